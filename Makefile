@@ -1,0 +1,39 @@
+# Liebian: `make run` starts the demo, `make test` runs every check. Both set themselves up.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+# The machine's PostgreSQL, used as a second server for the test suite when it answers.
+SYSTEM_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: setup run test lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/liebian serve --demo
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/python -m pytest -q
+	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then \
+		echo "== again on the machine's PostgreSQL ($(SYSTEM_PG)) =="; \
+		LIEBIAN_TEST_DATABASE_URL=$(SYSTEM_PG) $(BIN)/python -m pytest -q -p no:randomly; \
+	else echo "no PostgreSQL on 127.0.0.1:5432: the embedded server was the only one tested"; fi
+
+format: setup
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

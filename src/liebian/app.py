@@ -1,0 +1,126 @@
+"""``create_app()``: routers, error handlers, the in-process worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from liebian import __version__, wiring
+from liebian.catalog import api as catalog_api
+from liebian.customers import api as customers_api
+from liebian.customers.identity import SandboxIdentity, WeChatCode2Session
+from liebian.kit.auth import TokenSigner
+from liebian.kit.clock import clock
+from liebian.kit.db import Database, make_engine
+from liebian.kit.errors import Problem
+from liebian.kit.jobs import Worker
+from liebian.orders import api as orders_api
+from liebian.payments import api as payments_api
+from liebian.sandbox import api as sandbox_api
+from liebian.settings import ConfigurationError, Settings, get_settings
+from liebian.shops import api as shops_api
+
+log = logging.getLogger("liebian")
+PROBLEM = "application/problem+json"
+
+
+def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"https://liebian.dev/problems/{code}", "status": status, "code": code, "title": title,
+            "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, media_type=PROBLEM)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem_response(422, "invalid_json", "Malformed JSON", "The request body is not valid JSON.",
+                                    errors=errors)
+        return problem_response(422, "validation_error", "Invalid request",
+                                "Some fields are missing or have the wrong type or size.", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem_response(500, "internal_error", "Internal error", "Something went wrong on our side.")
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None,
+               run_worker: bool = False) -> FastAPI:
+    settings = settings or get_settings()
+    if db is None:
+        if not settings.database_url:
+            raise ConfigurationError("set LIEBIAN_DATABASE_URL, or start with 'liebian serve' (embedded PostgreSQL)")
+        db = Database(make_engine(settings.database_url, pool_size=settings.pool_size,
+                                  max_overflow=settings.pool_max_overflow))
+    wiring.install(settings)
+    database = db
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with database.sessions() as session:
+            await clock.refresh(session)
+        worker = Worker(database, settings.worker_poll_seconds) if run_worker else None
+        task = asyncio.create_task(worker.run()) if worker else None
+        try:
+            yield
+        finally:
+            if worker and task:
+                worker.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await database.dispose()
+
+    app = FastAPI(title="Liebian 裂变", version=__version__, lifespan=lifespan,
+                  description="Social e-commerce engine: commerce core, fission, group buying, distribution.")
+    app.state.db = database
+    app.state.settings = settings
+    app.state.signer = TokenSigner(settings.resolved_secret_key(), settings.access_token_minutes)
+    app.state.identity = (
+        SandboxIdentity() if settings.sandbox else
+        WeChatCode2Session(settings.wechat_api_base_url, settings.wechat_appid or "", settings.wechat_app_secret or "")
+    )
+    _install_error_handlers(app)
+    for router in (shops_api.console, customers_api.router, catalog_api.router, catalog_api.console,
+                   orders_api.router, orders_api.console, payments_api.callbacks):
+        app.include_router(router)
+    if settings.sandbox:
+        app.include_router(sandbox_api.router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "mode": settings.mode.value, "version": __version__}
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (``liebian serve --workers N``): every process runs a worker too."""
+    app = create_app(run_worker=True)
+    app.state.clock_sync = app.state.settings.sandbox
+    return app

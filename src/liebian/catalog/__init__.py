@@ -1,0 +1,1 @@
+"""Categories, products and SKUs with their stock."""

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from liebian.catalog import service
+from liebian.catalog.schemas import (
+    CategoryIn,
+    CategoryOut,
+    ProductIn,
+    ProductOut,
+    ProductPage,
+    ProductPatch,
+    SkuIn,
+    SkuPatch,
+    StockAdjustIn,
+)
+from liebian.kit.web import DbSession, IdPath, Limit, Offset
+from liebian.shops.deps import ConsoleShop, CurrentShop
+
+router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["customer: catalog"])
+console = APIRouter(prefix="/api/v1/console", tags=["console: catalog"])
+SearchText = Annotated[str | None, Query(max_length=50)]
+
+
+@router.get("/products", response_model=ProductPage)
+async def list_products(
+    shop: CurrentShop, session: DbSession, q: SearchText = None, category_id: IdPath | None = None,
+    limit: Limit = 20, offset: Offset = 0,
+) -> ProductPage:
+    return await service.list_products(session, shop.id, public=True, q=q, category_id=category_id,
+                                       limit=limit, offset=offset)
+
+
+@router.get("/products/{product_id}", response_model=ProductOut)
+async def get_product(product_id: IdPath, shop: CurrentShop, session: DbSession) -> ProductOut:
+    return await service.get_product(session, shop.id, product_id, public=True)
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+async def list_categories(shop: CurrentShop, session: DbSession) -> list[CategoryOut]:
+    return await service.list_categories(session, shop.id)
+
+
+@console.post("/products", response_model=ProductOut, status_code=201)
+async def create_product(body: ProductIn, shop: ConsoleShop, session: DbSession) -> ProductOut:
+    return await service.create_product(session, shop.id, body)
+
+
+@console.get("/products", response_model=ProductPage)
+async def console_products(
+    shop: ConsoleShop, session: DbSession, q: SearchText = None, category_id: IdPath | None = None,
+    status: Literal["draft", "published", "unpublished", "archived"] | None = None,
+    limit: Limit = 20, offset: Offset = 0,
+) -> ProductPage:
+    return await service.list_products(session, shop.id, public=False, q=q, category_id=category_id,
+                                       status=status, limit=limit, offset=offset)
+
+
+@console.get("/products/{product_id}", response_model=ProductOut)
+async def console_product(product_id: IdPath, shop: ConsoleShop, session: DbSession) -> ProductOut:
+    return await service.get_product(session, shop.id, product_id, public=False)
+
+
+@console.patch("/products/{product_id}", response_model=ProductOut)
+async def update_product(product_id: IdPath, body: ProductPatch, shop: ConsoleShop, session: DbSession) -> ProductOut:
+    return await service.update_product(session, shop.id, product_id, body)
+
+
+@console.post("/products/{product_id}/publish", response_model=ProductOut)
+async def publish(product_id: IdPath, shop: ConsoleShop, session: DbSession) -> ProductOut:
+    return await service.set_status(session, shop.id, product_id, "published")
+
+
+@console.post("/products/{product_id}/unpublish", response_model=ProductOut)
+async def unpublish(product_id: IdPath, shop: ConsoleShop, session: DbSession) -> ProductOut:
+    return await service.set_status(session, shop.id, product_id, "unpublished")
+
+
+@console.delete("/products/{product_id}", status_code=204)
+async def archive(product_id: IdPath, shop: ConsoleShop, session: DbSession) -> Response:
+    await service.set_status(session, shop.id, product_id, "archived")
+    return Response(status_code=204)
+
+
+@console.post("/products/{product_id}/skus", response_model=ProductOut, status_code=201)
+async def add_sku(product_id: IdPath, body: SkuIn, shop: ConsoleShop, session: DbSession) -> ProductOut:
+    return await service.add_sku(session, shop.id, product_id, body)
+
+
+@console.patch("/products/{product_id}/skus/{sku_id}", response_model=ProductOut)
+async def update_sku(
+    product_id: IdPath, sku_id: IdPath, body: SkuPatch, shop: ConsoleShop, session: DbSession
+) -> ProductOut:
+    return await service.update_sku(session, shop.id, product_id, sku_id, body)
+
+
+@console.post("/skus/{sku_id}/stock-adjustments")
+async def adjust_stock(sku_id: IdPath, body: StockAdjustIn, shop: ConsoleShop, session: DbSession) -> dict[str, int]:
+    return {"sku_id": sku_id, "stock": await service.adjust_stock(session, shop.id, sku_id, body.delta)}
+
+
+@console.get("/categories", response_model=list[CategoryOut])
+async def console_categories(shop: ConsoleShop, session: DbSession) -> list[CategoryOut]:
+    return await service.list_categories(session, shop.id)
+
+
+@console.post("/categories", response_model=CategoryOut, status_code=201)
+async def create_category(body: CategoryIn, shop: ConsoleShop, session: DbSession) -> CategoryOut:
+    return await service.create_category(session, shop.id, body)
+
+
+@console.delete("/categories/{category_id}", status_code=204)
+async def delete_category(category_id: IdPath, shop: ConsoleShop, session: DbSession) -> Response:
+    await service.delete_category(session, shop.id, category_id)
+    return Response(status_code=204)

@@ -1,0 +1,22 @@
+"""``liebian check``: the invariants that must hold whatever happened (crashes, races, retries)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from liebian.catalog import service as catalog
+from liebian.kit.checks import Violation
+from liebian.ledger import service as ledger
+from liebian.orders import queries as orders
+from liebian.payments import service as payments
+
+CHECKS = (
+    ("ledger sums to zero, every transaction balanced", ledger.invariant_violations),
+    ("no negative stock", catalog.stock_violations),
+    ("every paid payment has its ledger entries", payments.ledger_violations),
+    ("paid orders have payments, refunds within orders", orders.consistency_violations),
+)
+
+
+async def run(session: AsyncSession) -> list[tuple[str, list[Violation]]]:
+    return [(name, await check(session)) for name, check in CHECKS]

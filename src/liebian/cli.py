@@ -1,0 +1,202 @@
+"""``liebian``: serve, worker, migrate, demo, check."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from liebian import __version__
+from liebian.kit.embedded import EmbeddedPostgres
+from liebian.settings import ConfigurationError, Settings, get_settings
+
+app = typer.Typer(help="Liebian (裂变): social e-commerce engine.", no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured PostgreSQL, or the embedded one in ``{home}/pgdata`` (stopped on exit if started here)."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    embedded = EmbeddedPostgres(settings.home)
+    with console.status("Starting embedded PostgreSQL…"):
+        url = embedded.start()
+    console.print(f"[dim]embedded PostgreSQL in {embedded.pgdata}[/dim]")
+    try:
+        yield url
+    finally:
+        if embedded.started_here:
+            console.print("[dim]stopping embedded PostgreSQL…[/dim]")
+            embedded.stop()
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigurationError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _migrate(url: str) -> None:
+    from liebian.kit.migrate import upgrade
+
+    with console.status("Applying migrations…"):
+        upgrade(url)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest revision."""
+    settings = _settings()
+    with database_url(settings) as url:
+        _migrate(url)
+    console.print("[green]schema is up to date[/green]")
+
+
+async def _seed_demo(url: str, settings: Settings) -> None:
+    from liebian import demo, wiring
+    from liebian.kit.db import Database, make_engine
+
+    wiring.install(settings)
+    db = Database(make_engine(url, pool_size=2, max_overflow=0))
+    try:
+        async with db.unit_of_work() as session:
+            shop = await demo.seed(session)
+    finally:
+        await db.dispose()
+    state = "created" if shop.created else "already there"
+    console.print(f"demo shop [bold]{shop.slug}[/bold] {state}")
+    console.print(f"console login: [bold]{shop.email}[/bold] / [bold]{shop.password}[/bold]")
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo shop (sandbox mode only; running it again changes nothing)."""
+    settings = _settings()
+    if not settings.sandbox:
+        console.print("[red]the demo shop is for sandbox mode only[/red]")
+        raise typer.Exit(2)
+    with database_url(settings) as url:
+        _migrate(url)
+        asyncio.run(_seed_demo(url, settings))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API processes (each also runs a worker).")] = 1,
+    with_demo: Annotated[bool, typer.Option("--demo", help="Seed the demo shop first (sandbox).")] = False,
+) -> None:
+    """Migrate, then serve the API (and the job worker in-process) until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    settings = _settings()
+    with database_url(settings) as url:
+        _migrate(url)
+        if with_demo and settings.sandbox:
+            asyncio.run(_seed_demo(url, settings))
+        base = f"http://{host}:{port}"
+        console.print(f"[bold green]Liebian {__version__}[/bold green] ({settings.mode.value}) on {base}")
+        console.print(f"API docs: {base}/docs    OpenAPI: {base}/openapi.json")
+        os.environ["LIEBIAN_DATABASE_URL"] = url
+        os.environ["LIEBIAN_SECRET_KEY"] = settings.resolved_secret_key()
+        get_settings.cache_clear()
+        if workers == 1:
+            from liebian.app import create_app
+
+            application = create_app(get_settings(), run_worker=True)
+            uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="info")).run()
+        else:
+            uvicorn.run("liebian.app:create_app_from_env", factory=True, host=host, port=port,
+                        workers=workers, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Run the job worker (deadline sweepers and the outbox); any number of them can run at once."""
+    settings = _settings()
+    with database_url(settings) as url:
+        _migrate(url)
+        asyncio.run(_run_worker(url, settings))
+
+
+async def _run_worker(url: str, settings: Settings) -> None:
+    from liebian import wiring
+    from liebian.kit.db import Database, make_engine
+    from liebian.kit.jobs import Worker
+
+    wiring.install(settings)
+    db = Database(make_engine(url, pool_size=4, max_overflow=4))
+    job_worker = Worker(db, settings.worker_poll_seconds)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, job_worker.stop)
+    console.print("worker running; Ctrl-C to stop")
+    try:
+        await job_worker.run()
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def check() -> None:
+    """Verify the invariants (ledger balanced, stock never negative, paid orders posted); exit 1 if any fails."""
+    settings = _settings()
+    with database_url(settings) as url:
+        _migrate(url)
+        results = asyncio.run(_check(url))
+    table = Table(title="liebian check")
+    table.add_column("invariant")
+    table.add_column("result")
+    failed = 0
+    for name, found in results:
+        table.add_row(name, "[green]ok[/green]" if not found else f"[red]{len(found)} violation(s)[/red]")
+        failed += len(found)
+    console.print(table)
+    for name, found in results:
+        for violation in found:
+            console.print(f"[red]✗[/red] {name}: {violation.detail}")
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _check(url: str) -> list[tuple[str, list[object]]]:
+    from liebian import checks
+    from liebian.kit.db import Database, make_engine
+
+    db = Database(make_engine(url, pool_size=1, max_overflow=0))
+    try:
+        async with db.sessions() as session:
+            return [(name, list(found)) for name, found in await checks.run(session)]
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

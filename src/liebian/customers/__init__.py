@@ -1,0 +1,1 @@
+"""Per-shop customers identified by their WeChat openid."""

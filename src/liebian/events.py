@@ -1,0 +1,82 @@
+"""Domain events: the shared language between modules. Publishers and subscribers import only this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from liebian.kit.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentSucceeded(Event):
+    payment_id: int
+    order_id: int
+    out_trade_no: str
+    provider: str
+    amount_fen: int
+    paid_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundSucceeded(Event):
+    refund_id: int
+    order_id: int
+    out_refund_no: str
+    amount_fen: int
+    refund_request_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderPlaced(Event):
+    order_id: int
+    order_no: str
+    customer_id: int
+    payable_fen: int
+    promotion: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderPaid(Event):
+    order_id: int
+    order_no: str
+    customer_id: int
+    payable_fen: int
+    paid_at: datetime
+    promotion: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderCancelled(Event):
+    order_id: int
+    order_no: str
+    customer_id: int
+    reason: str
+    promotion: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderShipped(Event):
+    order_id: int
+    order_no: str
+    customer_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRefunded(Event):
+    order_id: int
+    order_no: str
+    customer_id: int
+    amount_fen: int
+    refunded_total_fen: int
+    fully_refunded: bool
+    # (order line id, fen refunded from that line by this refund)
+    line_amounts: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderCompleted(Event):
+    order_id: int
+    order_no: str
+    customer_id: int
+    completed_at: datetime

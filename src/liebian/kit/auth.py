@@ -1,0 +1,72 @@
+"""Access tokens (signed JWT, no personal data in the claims) and password hashing (argon2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from liebian.kit.clock import clock
+from liebian.kit.errors import Unauthorized
+
+Kind = Literal["customer", "staff"]
+_ALGORITHM = "HS256"
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Claims:
+    kind: Kind
+    subject_id: int
+    shop_id: int
+    role: str | None = None
+
+
+class TokenSigner:
+    def __init__(self, secret: str, minutes: int) -> None:
+        self._secret = secret
+        self._lifetime = timedelta(minutes=minutes)
+
+    def issue(self, claims: Claims) -> str:
+        now = clock.now()
+        payload = {
+            "sub": str(claims.subject_id),
+            "knd": claims.kind,
+            "shp": claims.shop_id,
+            "rol": claims.role,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self._lifetime).timestamp()),
+        }
+        return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
+
+    def verify(self, token: str, kind: Kind) -> Claims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                options={"verify_exp": False, "require": ["sub", "knd", "shp", "exp"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("invalid_token", "The access token is not valid.") from exc
+        if payload["exp"] < clock.now().timestamp():
+            raise Unauthorized("token_expired", "The access token has expired; log in again.")
+        if payload["knd"] != kind:
+            raise Unauthorized("invalid_token", f"This endpoint needs a {kind} token.")
+        return Claims(kind=kind, subject_id=int(payload["sub"]), shop_id=int(payload["shp"]),
+                      role=payload.get("rol"))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

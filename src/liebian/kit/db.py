@@ -1,0 +1,90 @@
+"""Engine, declarative base and the unit of work: one session per request or job, committed by its owner.
+
+Services receive an ``AsyncSession`` and never commit; the request dependency (``app.py``) or the worker
+commits once at the end, then runs the callbacks registered with :func:`after_commit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import BigInteger, MetaData
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        int: BigInteger(),
+        datetime: TIMESTAMP(timezone=True),
+        dict[str, Any]: JSONB(),
+        list[Any]: JSONB(),
+    }
+
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` once the session's transaction has committed (never if it rolls back)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        await callback()
+
+
+def async_url(url: str) -> str:
+    """Accept ``postgresql://`` / ``postgres://`` URLs and use the asyncpg driver."""
+    parts = urlsplit(url)
+    scheme = parts.scheme
+    if scheme in {"postgresql", "postgres"}:
+        scheme = "postgresql+asyncpg"
+    elif scheme != "postgresql+asyncpg":
+        raise ValueError(f"unsupported database URL scheme {parts.scheme!r}; use postgresql://")
+    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 40) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=30,
+        connect_args={"server_settings": {"jit": "off", "timezone": "UTC", "application_name": "liebian"}},
+    )
+
+
+class Database:
+    """The process's engine and session factory."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits if the block succeeds, then runs the after-commit callbacks."""
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+            await run_after_commit(session)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

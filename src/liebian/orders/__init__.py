@@ -1,0 +1,1 @@
+"""Checkout, orders, fulfilment and after-sales refunds."""

@@ -1,0 +1,205 @@
+"""Placing an order: server-side prices, the promotion seam, guarded stock, one payment.
+
+The hot path is a handful of statements: resolve the shop (by the dependency), claim the idempotency
+key, read the SKUs, one guarded UPDATE per SKU in id order, insert the order, its lines and its
+payment, and store the answer for the key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from liebian.catalog import service as catalog
+from liebian.catalog.service import SkuForSale
+from liebian.customers import service as customers
+from liebian.events import OrderPaid, OrderPlaced
+from liebian.kit import idempotency
+from liebian.kit.clock import clock
+from liebian.kit.errors import Conflict, Invalid
+from liebian.kit.events import bus
+from liebian.kit.ids import order_number
+from liebian.kit.money import MAX_FEN
+from liebian.orders.pricing import CartLine, LinePrice, PlacedOrder, PricingContext, Quote, price_source
+from liebian.orders.rules import shipping_fee
+from liebian.orders.schemas import PlaceOrderIn
+from liebian.payments import service as payments
+from liebian.shops.service import ShopRef
+
+
+@dataclass(frozen=True)
+class Placed:
+    status_code: int
+    body: dict[str, Any]
+
+
+async def place_order(
+    session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn, idempotency_key: str | None
+) -> Placed:
+    scope = f"orders.place:{customer_id}"
+    if idempotency_key is not None:
+        replay = await idempotency.claim(session, shop_id=shop.id, scope=scope, key=idempotency_key,
+                                         fingerprint=idempotency.request_hash(body.model_dump(mode="json")))
+        if replay is not None:
+            return Placed(replay.status_code, replay.body)
+    placed = await _place(session, shop, customer_id, body)
+    if idempotency_key is not None:
+        await idempotency.store(session, shop_id=shop.id, scope=scope, key=idempotency_key,
+                                status_code=201, body=placed)
+    return Placed(201, placed)
+
+
+def _merge_lines(body: PlaceOrderIn, shop: ShopRef) -> OrderedDict[int, int]:
+    merged: OrderedDict[int, int] = OrderedDict()
+    for line in body.lines:
+        merged[line.sku_id] = merged.get(line.sku_id, 0) + line.quantity
+    if len(merged) > shop.settings.max_lines_per_order:
+        raise Invalid("too_many_lines", f"An order has at most {shop.settings.max_lines_per_order} lines.")
+    limit = shop.settings.max_quantity_per_line
+    for sku_id, quantity in merged.items():
+        if quantity > limit:
+            raise Invalid("quantity_limit_exceeded", f"At most {limit} of one item per order.", sku_id=sku_id)
+    return merged
+
+
+def _check_skus(merged: OrderedDict[int, int], skus: dict[int, SkuForSale]) -> None:
+    for sku_id, quantity in merged.items():
+        sku = skus.get(sku_id)
+        if sku is None:
+            raise Invalid("sku_not_found", f"No SKU {sku_id} in this shop.", sku_id=sku_id)
+        if not sku.sellable:
+            raise Invalid("sku_not_available", f"SKU {sku_id} is not on sale.", sku_id=sku_id)
+        if sku.max_per_order is not None and quantity > sku.max_per_order:
+            raise Invalid("quantity_limit_exceeded", f"At most {sku.max_per_order} of this product per order.",
+                          sku_id=sku_id)
+        if sku.stock < quantity:
+            raise Conflict("stock_exhausted", f"Only {sku.stock} left of SKU {sku_id}.", sku_id=sku_id)
+
+
+async def _quote(session: AsyncSession, ctx: PricingContext, body: PlaceOrderIn) -> tuple[Quote, str | None]:
+    if body.coupon_id is not None and price_source("coupon") is None:
+        raise Invalid("coupon_not_found", "No such coupon.")
+    if body.promotion is None:
+        return Quote(lines=tuple(LinePrice(line.list_price_fen) for line in ctx.lines)), None
+    source = price_source(body.promotion.kind)
+    if source is None:
+        raise Invalid("unknown_promotion", f"No promotion of kind '{body.promotion.kind}'.")
+    quote = await source.quote(session, ctx)
+    if len(quote.lines) != len(ctx.lines):
+        raise RuntimeError(f"price source {source.kind} priced {len(quote.lines)} of {len(ctx.lines)} lines")
+    for price in quote.lines:
+        if price.unit_price_fen < 0 or price.discount_fen < 0:
+            raise RuntimeError(f"price source {source.kind} returned a negative price")
+    return quote, source.kind
+
+
+async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn) -> dict[str, Any]:
+    now = clock.now()
+    merged = _merge_lines(body, shop)
+    skus = await catalog.skus_for_sale(session, shop.id, list(merged))
+    _check_skus(merged, skus)
+    if body.payment_method == "cod" and not shop.settings.cod_enabled:
+        raise Invalid("payment_method_not_allowed", "This shop does not take cash on delivery.")
+    lines = tuple(CartLine(sku_id=s, product_id=skus[s].product_id, quantity=q, list_price_fen=skus[s].price_fen)
+                  for s, q in merged.items())
+    promotion_params = body.promotion.model_dump(exclude_none=True) if body.promotion else {}
+    ctx = PricingContext(shop_id=shop.id, customer_id=customer_id, now=now, lines=lines, params=promotion_params)
+    quote, kind = await _quote(session, ctx, body)
+    if quote.payment_methods is not None and body.payment_method not in quote.payment_methods:
+        raise Invalid("payment_method_not_allowed", f"This promotion cannot be paid by {body.payment_method}.")
+
+    line_rows = []
+    for line, price in zip(lines, quote.lines, strict=True):
+        total = price.unit_price_fen * line.quantity
+        discount = min(price.discount_fen, total)
+        line_rows.append((line, skus[line.sku_id], price.unit_price_fen, total, discount))
+    goods_fen = sum(r[3] for r in line_rows)
+    discount_fen = sum(r[4] for r in line_rows)
+    ship_fen = shipping_fee(goods_fen - discount_fen, shop.settings.shipping_fee_fen,
+                            shop.settings.free_shipping_threshold_fen)
+    payable_fen = goods_fen - discount_fen + ship_fen
+    if payable_fen > MAX_FEN:
+        raise Invalid("order_too_large", "This order is larger than one payment can be.")
+
+    if quote.takes_sku_stock:
+        for sku_id in sorted(merged):  # id order: concurrent multi-line orders cannot deadlock
+            if not await catalog.take_stock(session, shop.id, sku_id, merged[sku_id]):
+                raise Conflict("stock_exhausted", f"SKU {sku_id} has sold out.", sku_id=sku_id)
+
+    promotion_record = None if kind is None else {"kind": kind, **promotion_params, **quote.record}
+    if promotion_record is not None and not quote.takes_sku_stock:
+        promotion_record["own_stock"] = True
+    order_no = order_number(now)
+    deadline = now + timedelta(minutes=shop.settings.auto_cancel_minutes) if body.payment_method == "wechat" else None
+    order_id = (await session.execute(
+        text("INSERT INTO orders (shop_id, order_no, customer_id, status, payment_method, total_fen, discount_fen, "
+             "shipping_fen, payable_fen, address, promotion, share_code, note, out_trade_no, created_at, "
+             "payment_deadline) VALUES (:shop, :no, :customer, 'pending_payment', :method, :total, :discount, "
+             ":ship, :payable, CAST(:address AS jsonb), CAST(:promotion AS jsonb), :share, :note, :otn, :now, "
+             ":deadline) RETURNING id"),
+        {"shop": shop.id, "no": order_no, "customer": customer_id, "method": body.payment_method,
+         "total": goods_fen, "discount": discount_fen, "ship": ship_fen, "payable": payable_fen,
+         "address": body.address.model_dump_json(), "promotion": json.dumps(promotion_record),
+         "share": body.share_code, "note": body.note,
+         "otn": payments.out_trade_no_for(order_no) if payable_fen > 0 else None,
+         "now": now, "deadline": deadline},
+    )).scalar_one()
+    # Line discounts are exact per line; shipping is not spread over lines.
+    await session.execute(
+        text("INSERT INTO order_lines (shop_id, order_id, line_no, sku_id, product_id, title, specs, image, "
+             "unit_price_fen, quantity, total_fen, discount_fen, payable_fen) "
+             "SELECT :shop, :order, n, sku, product, title, specs, image, unit, qty, total, discount, "
+             "total - discount FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(n int, sku bigint, "
+             "product bigint, title text, specs jsonb, image text, unit bigint, qty int, total bigint, "
+             "discount bigint)"),
+        {"shop": shop.id, "order": order_id, "rows": json.dumps([
+            {"n": i + 1, "sku": line.sku_id, "product": line.product_id, "title": sku.title, "specs": sku.specs,
+             "image": sku.image, "unit": unit, "qty": line.quantity, "total": total, "discount": discount}
+            for i, (line, sku, unit, total, discount) in enumerate(line_rows)])},
+    )
+    placed = PlacedOrder(order_id=order_id, order_no=order_no, payable_fen=payable_fen)
+    if kind is not None:
+        source = price_source(kind)
+        assert source is not None
+        await source.on_placed(session, ctx, quote, placed)
+    await bus.publish(session, OrderPlaced(shop_id=shop.id, order_id=order_id, order_no=order_no,
+                                           customer_id=customer_id, payable_fen=payable_fen,
+                                           promotion=promotion_record))
+    payment = await _start_payment(session, shop, customer_id, body, placed, deadline, line_rows[0][1].title,
+                                   promotion_record)
+    return {
+        "order_no": order_no, "status": payment.pop("order_status"), "total_fen": goods_fen,
+        "discount_fen": discount_fen, "shipping_fen": ship_fen, "payable_fen": payable_fen,
+        "payment_method": body.payment_method, "payment_deadline": deadline.isoformat() if deadline else None,
+        "promotion": promotion_record, "payment": payment,
+    }
+
+
+async def _start_payment(
+    session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn, placed: PlacedOrder,
+    deadline: Any, title: str, promotion_record: dict[str, Any] | None,
+) -> dict[str, Any]:
+    if placed.payable_fen == 0:
+        # Nothing to pay (a free-for-leader group, a full discount): the order is paid at once.
+        now = clock.now()
+        await session.execute(text("UPDATE orders SET status = 'paid', paid_at = :now WHERE id = :id"),
+                              {"now": now, "id": placed.order_id})
+        await bus.publish(session, OrderPaid(shop_id=shop.id, order_id=placed.order_id, order_no=placed.order_no,
+                                             customer_id=customer_id, payable_fen=0, paid_at=now,
+                                             promotion=promotion_record))
+        return {"order_status": "paid", "out_trade_no": None, "provider": None, "status": "free", "params": None}
+    openid = None
+    if body.payment_method == "wechat":
+        openid = (await customers.payer(session, shop.id, customer_id)).openid
+    intent = await payments.create_payment(
+        session, shop_id=shop.id, order_id=placed.order_id, order_no=placed.order_no, method=body.payment_method,
+        amount_fen=placed.payable_fen, description=f"{shop.name}-{title}", payer_openid=openid,
+        expires_at=deadline)
+    return {"order_status": "pending_payment", "out_trade_no": intent.out_trade_no, "provider": intent.provider,
+            "status": "pending", "params": intent.client_params}

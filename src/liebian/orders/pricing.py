@@ -1,0 +1,78 @@
+"""The price-source seam: how group buy, bargain, flash sale and coupons plug into checkout.
+
+``orders`` knows no promotion by name. A promotion module registers a :class:`PriceSource` under its
+``kind``; checkout asks it for a :class:`Quote` (per-line prices and discounts, allowed payment
+methods, whether it holds its own stock) and tells it once the order row exists, in the same
+transaction, so that a slot or a campaign unit is taken together with the order or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku_id: int
+    product_id: int
+    quantity: int
+    list_price_fen: int
+
+
+@dataclass(frozen=True)
+class PricingContext:
+    shop_id: int
+    customer_id: int
+    now: datetime
+    lines: tuple[CartLine, ...]
+    params: dict[str, Any]  # the request's ``promotion`` object (or ``{"coupon_id": ...}``)
+
+
+@dataclass(frozen=True)
+class LinePrice:
+    unit_price_fen: int
+    discount_fen: int = 0
+
+
+@dataclass(frozen=True)
+class Quote:
+    lines: tuple[LinePrice, ...]
+    # Stored on the order and shown back (``promotion`` in API.md); kind is added by checkout.
+    record: dict[str, Any] = field(default_factory=dict)
+    payment_methods: frozenset[str] | None = None
+    takes_sku_stock: bool = True
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order_id: int
+    order_no: str
+    payable_fen: int
+
+
+class PriceSource(Protocol):
+    kind: str
+
+    async def quote(self, session: AsyncSession, ctx: PricingContext) -> Quote: ...
+
+    async def on_placed(self, session: AsyncSession, ctx: PricingContext, quote: Quote, order: PlacedOrder) -> None:
+        ...
+
+
+_sources: dict[str, PriceSource] = {}
+
+
+def register_price_source(source: PriceSource) -> None:
+    _sources[source.kind] = source
+
+
+def unregister_price_source(kind: str) -> None:
+    _sources.pop(kind, None)
+
+
+def price_source(kind: str) -> PriceSource | None:
+    return _sources.get(kind)

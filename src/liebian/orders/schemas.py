@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from liebian.kit.money import MAX_FEN
+from liebian.kit.web import MAX_ID
+
+
+class LineIn(BaseModel):
+    # Unknown fields (a client-side price, say) are ignored: prices come from the server only.
+    model_config = ConfigDict(extra="ignore")
+    sku_id: int = Field(ge=1, le=MAX_ID)
+    quantity: int = Field(ge=1, le=9999)
+
+
+class AddressIn(BaseModel):
+    """What ``wx.chooseAddress`` gives."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(pattern=r"^(\+?86)?1\d{10}$|^0\d{2,3}-?\d{7,8}$")
+    province: str = Field(min_length=1, max_length=30)
+    city: str = Field(min_length=1, max_length=30)
+    district: str = Field(min_length=1, max_length=30)
+    detail: str = Field(min_length=1, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=10)
+
+    @field_validator("name", "province", "city", "district", "detail")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class PromotionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(min_length=1, max_length=32)
+    campaign_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    group_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    bargain_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class PlaceOrderIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    lines: list[LineIn] = Field(min_length=1, max_length=200)
+    address: AddressIn
+    payment_method: Literal["wechat", "cod"] = "wechat"
+    coupon_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    share_code: str | None = Field(default=None, min_length=1, max_length=64)
+    promotion: PromotionIn | None = None
+    note: str | None = Field(default=None, max_length=200)
+
+
+class PaymentOut(BaseModel):
+    out_trade_no: str | None
+    provider: str | None = None
+    status: str
+    params: dict[str, Any] | None = None
+
+
+class OrderLineOut(BaseModel):
+    id: int
+    sku_id: int
+    product_id: int
+    title: str
+    specs: dict[str, Any]
+    image: str | None
+    unit_price_fen: int
+    quantity: int
+    total_fen: int
+    discount_fen: int
+    payable_fen: int
+    refunded_fen: int
+
+
+class OrderOut(BaseModel):
+    order_no: str
+    status: str
+    payment_method: str
+    payment_status: Literal["unpaid", "paid", "free"]
+    lines: list[OrderLineOut]
+    total_fen: int
+    discount_fen: int
+    shipping_fen: int
+    payable_fen: int
+    refunded_fen: int
+    address: dict[str, Any] | None
+    promotion: dict[str, Any] | None
+    share_code: str | None
+    note: str | None
+    created_at: datetime
+    payment_deadline: datetime | None
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    carrier: str | None
+    tracking_no: str | None
+    auto_complete_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    payment: PaymentOut | None = None
+    customer_id: int | None = None
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ShipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    carrier: str = Field(min_length=1, max_length=50)
+    tracking_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
+
+
+class RefundRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200)
+    amount_fen: int | None = Field(default=None, ge=1, le=MAX_FEN)
+
+
+class RefundRejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class RefundRequestOut(BaseModel):
+    id: int
+    order_no: str
+    amount_fen: int
+    reason: str
+    status: str
+    initiated_by: str
+    reject_reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    succeeded_at: datetime | None

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from liebian.kit import jobs
+from liebian.kit.clock import clock
+from liebian.kit.errors import Conflict
+from liebian.kit.web import DbSession, Signer, database
+from liebian.payments import service as payments
+from liebian.payments.providers import SandboxProvider, registry
+from liebian.shops import service as shops
+
+router = APIRouter(prefix="/api/v1/sandbox", tags=["sandbox"])
+
+
+class SandboxShopIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(min_length=3, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+
+
+@router.post("/shops", status_code=201)
+async def create_shop(body: SandboxShopIn, session: DbSession, signer: Signer) -> dict[str, Any]:
+    password = secrets.token_urlsafe(12)
+    shop, owner = await shops.create_shop(session, slug=body.slug, name=body.name,
+                                          owner_email=f"owner@{body.slug}.sandbox", owner_password=password)
+    return {
+        "shop": {"id": shop.id, "slug": shop.slug, "name": shop.name, "settings": shop.settings.model_dump()},
+        "staff_token": shops.staff_token(signer, owner),
+        "owner": {"email": owner.email, "password": password},
+    }
+
+
+class AdvanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(gt=0, le=10 * 365 * 24 * 3600)
+
+
+@router.post("/clock/advance")
+async def advance_clock(body: AdvanceIn, session: DbSession) -> dict[str, str]:
+    now = await clock.advance(session, body.seconds)
+    return {"now": now.isoformat()}
+
+
+@router.post("/jobs/run-due")
+async def run_due(request: Request) -> dict[str, int]:
+    return {"ran": await jobs.run_due(database(request))}
+
+
+@router.post("/wechat/payments/{out_trade_no}/succeed", status_code=204)
+async def succeed_payment(out_trade_no: str, session: DbSession) -> Response:
+    """The payer completes the payment: a signed notification is delivered to the callback path."""
+    _, provider_name, status, amount = await payments.payment_by_out_trade_no(session, out_trade_no[:32])
+    provider = registry.by_name(provider_name)
+    if not isinstance(provider, SandboxProvider):
+        raise Conflict("not_a_sandbox_payment", "Only sandbox online payments can be completed here.")
+    if status == "closed":
+        raise Conflict("payment_closed", "This payment was closed (its order was cancelled).")
+    if status == "paid":
+        return Response(status_code=204)
+    headers, raw = provider.notification("payment.succeeded", out_trade_no, amount)
+    await payments.handle_notification(session, provider.name, headers, raw)
+    return Response(status_code=204)

@@ -1,0 +1,95 @@
+"""Configuration from ``LIEBIAN_*`` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    SANDBOX = "sandbox"
+    LIVE = "live"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot run; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIEBIAN_", extra="ignore")
+
+    mode: Mode = Mode.SANDBOX
+    # Unset: an embedded PostgreSQL is started in ``{home}/pgdata``.
+    database_url: str | None = None
+    redis_url: str | None = None
+    home: Path = Path(".liebian")
+    secret_key: str | None = Field(default=None, repr=False)
+    pool_size: int = Field(default=20, ge=1, le=500)
+    pool_max_overflow: int = Field(default=40, ge=0, le=1000)
+    access_token_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # WeChat mini-program and WeChat Pay v3 credentials: required in live mode.
+    wechat_appid: str | None = None
+    wechat_app_secret: str | None = Field(default=None, repr=False)
+    wechat_mchid: str | None = None
+    wechat_apiv3_key: str | None = Field(default=None, repr=False)
+    wechat_private_key_path: Path | None = None
+    wechat_cert_serial: str | None = None
+    wechat_pay_public_key_id: str | None = None
+    wechat_pay_public_key_path: Path | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_pay_base_url: str = "https://api.mch.weixin.qq.com"
+
+    @model_validator(mode="after")
+    def _live_mode_needs_real_wechat(self) -> Settings:
+        if self.mode is Mode.LIVE:
+            missing = [name for name in LIVE_REQUIRED if not getattr(self, name)]
+            if missing:
+                names = ", ".join("LIEBIAN_" + name.upper() for name in missing)
+                raise ConfigurationError(f"live mode needs real WeChat credentials; set {names}")
+            if not self.wechat_pay_base_url.startswith("https://"):
+                raise ConfigurationError("live mode needs an https WeChat Pay base URL")
+            if not self.secret_key:
+                raise ConfigurationError("live mode needs LIEBIAN_SECRET_KEY (at least 32 characters)")
+        if self.secret_key is not None and len(self.secret_key) < 32:
+            raise ConfigurationError("LIEBIAN_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode is Mode.SANDBOX
+
+    def resolved_secret_key(self) -> str:
+        """The signing key; in sandbox mode one is made once and kept in ``{home}/secret_key``."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.home.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+LIVE_REQUIRED = (
+    "wechat_appid",
+    "wechat_app_secret",
+    "wechat_mchid",
+    "wechat_apiv3_key",
+    "wechat_private_key_path",
+    "wechat_cert_serial",
+)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

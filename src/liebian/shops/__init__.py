@@ -1,0 +1,1 @@
+"""Shops (tenants), their settings and staff."""

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from liebian.kit.web import DbSession, Signer
+from liebian.shops import service
+from liebian.shops.deps import ConsoleShop, OwnerClaims
+from liebian.shops.rules import ShopSettings
+
+console = APIRouter(prefix="/api/v1/console", tags=["console: shop"])
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class LoginOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+@console.post("/auth/login", response_model=LoginOut)
+async def login(body: LoginIn, session: DbSession, signer: Signer) -> LoginOut:
+    return LoginOut(access_token=await service.login(session, signer, email=body.email, password=body.password))
+
+
+class ShopOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    settings: ShopSettings
+
+
+@console.get("/shop", response_model=ShopOut)
+async def get_shop(shop: ConsoleShop) -> ShopOut:
+    return ShopOut(id=shop.id, slug=shop.slug, name=shop.name, settings=shop.settings)
+
+
+class SettingsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    auto_cancel_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    auto_complete_days: int | None = Field(default=None, ge=1, le=60)
+    max_quantity_per_line: int | None = Field(default=None, ge=1, le=9999)
+    max_lines_per_order: int | None = Field(default=None, ge=1, le=200)
+    cod_enabled: bool | None = None
+    shipping_fee_fen: int | None = Field(default=None, ge=0, le=100_000)
+    free_shipping_threshold_fen: int | None = Field(default=None, ge=0)
+    refund_window_days: int | None = Field(default=None, ge=0, le=365)
+
+
+@console.patch("/shop/settings", response_model=ShopSettings)
+async def patch_settings(
+    body: SettingsPatch, shop: ConsoleShop, _owner: OwnerClaims, session: DbSession
+) -> ShopSettings:
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    return await service.update_settings(session, shop.id, changes)

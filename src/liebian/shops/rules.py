@@ -1,0 +1,18 @@
+"""Shop settings: what a merchant can configure, with defaults and bounds."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ShopSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    auto_cancel_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    auto_complete_days: int = Field(default=7, ge=1, le=60)
+    max_quantity_per_line: int = Field(default=99, ge=1, le=9999)
+    max_lines_per_order: int = Field(default=50, ge=1, le=200)
+    cod_enabled: bool = True
+    shipping_fee_fen: int = Field(default=0, ge=0, le=100_000)
+    free_shipping_threshold_fen: int | None = Field(default=None, ge=0)
+    refund_window_days: int = Field(default=15, ge=0, le=365)

@@ -1,0 +1,114 @@
+"""Shops, staff and console login."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from liebian.kit.auth import Claims, TokenSigner, hash_password, verify_password
+from liebian.kit.clock import clock
+from liebian.kit.errors import Conflict, Invalid, NotFound, Unauthorized
+from liebian.shops.models import Shop, Staff
+from liebian.shops.rules import ShopSettings
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class ShopRef:
+    id: int
+    slug: str
+    name: str
+    settings: ShopSettings
+
+
+def _ref(row: Any) -> ShopRef:
+    return ShopRef(id=row.id, slug=row.slug, name=row.name, settings=ShopSettings(**row.settings))
+
+
+async def shop_by_slug(session: AsyncSession, slug: str) -> ShopRef:
+    row = (
+        await session.execute(text("SELECT id, slug, name, settings FROM shops WHERE slug = :s"), {"s": slug})
+    ).first()
+    if row is None:
+        raise NotFound("shop_not_found", f"No shop '{slug}'.")
+    return _ref(row)
+
+
+async def shop_by_id(session: AsyncSession, shop_id: int) -> ShopRef:
+    row = (
+        await session.execute(text("SELECT id, slug, name, settings FROM shops WHERE id = :i"), {"i": shop_id})
+    ).first()
+    if row is None:
+        raise NotFound("shop_not_found", "No such shop.")
+    return _ref(row)
+
+
+async def create_shop(
+    session: AsyncSession, *, slug: str, name: str, owner_email: str, owner_password: str,
+    owner_name: str = "店主",
+) -> tuple[ShopRef, Staff]:
+    if not SLUG.match(slug):
+        raise Invalid("invalid_slug", "A shop slug is 3-40 lowercase letters, digits or '-'.")
+    now = clock.now()
+    shop = Shop(slug=slug, name=name, settings=ShopSettings().model_dump(), created_at=now)
+    session.add(shop)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("shop_slug_taken", f"The shop slug '{slug}' is taken.") from exc
+    staff = await add_staff(session, shop_id=shop.id, email=owner_email, password=owner_password,
+                            name=owner_name, role="owner")
+    return _ref(shop), staff
+
+
+async def add_staff(
+    session: AsyncSession, *, shop_id: int, email: str, password: str, name: str, role: str
+) -> Staff:
+    if len(password) < 8:
+        raise Invalid("weak_password", "A password has at least 8 characters.")
+    staff = Staff(shop_id=shop_id, email=email.strip().lower(), name=name, role=role,
+                  password_hash=hash_password(password), created_at=clock.now())
+    session.add(staff)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("email_taken", "A staff account with this email exists.") from exc
+    return staff
+
+
+async def login(session: AsyncSession, signer: TokenSigner, *, email: str, password: str) -> str:
+    staff = (
+        await session.execute(
+            select(Staff).where(text("lower(email) = :e")).params(e=email.strip().lower())
+        )
+    ).scalar_one_or_none()
+    # Verify against a dummy hash when the account is unknown so timing does not reveal accounts.
+    valid = verify_password(staff.password_hash if staff else _DUMMY_HASH, password)
+    if staff is None or not valid or not staff.active:
+        raise Unauthorized("invalid_credentials", "Wrong email or password.")
+    return staff_token(signer, staff)
+
+
+def staff_token(signer: TokenSigner, staff: Staff) -> str:
+    return signer.issue(Claims(kind="staff", subject_id=staff.id, shop_id=staff.shop_id, role=staff.role))
+
+
+async def update_settings(session: AsyncSession, shop_id: int, changes: dict[str, Any]) -> ShopSettings:
+    current = await shop_by_id(session, shop_id)
+    merged = ShopSettings(**(current.settings.model_dump() | changes))
+    await session.execute(
+        text("UPDATE shops SET settings = CAST(:s AS jsonb) WHERE id = :i"),
+        {"s": merged.model_dump_json(), "i": shop_id},
+    )
+    return merged
+
+
+_DUMMY_HASH = hash_password("not-a-real-password-just-for-timing")

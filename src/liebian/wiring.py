@@ -1,0 +1,34 @@
+"""The composition root: subscribe reactions, register sweepers, outbox handlers and providers."""
+
+from __future__ import annotations
+
+from liebian.customers import service as customers
+from liebian.events import OrderCompleted, PaymentSucceeded, RefundSucceeded
+from liebian.kit import jobs, outbox
+from liebian.kit.events import bus
+from liebian.orders import lifecycle, refunds
+from liebian.payments import service as payments
+from liebian.payments.providers import CashOnDeliveryProvider, SandboxProvider, registry
+from liebian.settings import ConfigurationError, Settings
+
+
+def install(settings: Settings) -> None:
+    """Idempotent: safe to call once per process (API, worker, CLI, tests)."""
+    bus.subscribe(PaymentSucceeded, lifecycle.on_payment_succeeded)
+    bus.subscribe(RefundSucceeded, refunds.on_refund_succeeded)
+    bus.subscribe(OrderCompleted, customers.on_order_completed)
+
+    jobs.register_sweeper("orders.cancel_unpaid", lifecycle.sweep_unpaid)
+    jobs.register_sweeper("orders.complete_shipped", lifecycle.sweep_shipped)
+
+    outbox.register(payments.REFUND_TOPIC, payments.carry_out_refund)
+    outbox.register(payments.CLOSE_TOPIC, payments.close_at_provider)
+
+    registry.install("cod", CashOnDeliveryProvider())
+    if settings.sandbox:
+        registry.install("wechat", SandboxProvider(settings.resolved_secret_key()))
+    else:
+        # The start-up guard in Settings has already refused live mode without credentials.
+        raise ConfigurationError(
+            "live mode: the WeChat Pay v3 provider is not part of this release yet; run with LIEBIAN_MODE=sandbox"
+        )
