@@ -9,7 +9,7 @@ from liebian.kit.events import bus
 from liebian.orders import lifecycle, refunds
 from liebian.payments import service as payments
 from liebian.payments.providers import CashOnDeliveryProvider, SandboxProvider, registry
-from liebian.settings import ConfigurationError, Settings
+from liebian.settings import Settings
 
 
 def install(settings: Settings) -> None:
@@ -27,8 +27,6 @@ def install(settings: Settings) -> None:
     registry.install("cod", CashOnDeliveryProvider())
     if settings.sandbox:
         registry.install("wechat", SandboxProvider(settings.resolved_secret_key()))
-    else:
-        # The start-up guard in Settings has already refused live mode without credentials.
-        raise ConfigurationError(
-            "live mode: the WeChat Pay v3 provider is not part of this release yet; run with LIEBIAN_MODE=sandbox"
-        )
+    # Live mode: Settings has already refused to start without WeChat credentials. The WeChat Pay v3
+    # provider is installed by the WeChat integration; until then online payment answers 503
+    # ``payment_method_unavailable`` and cash on delivery works.

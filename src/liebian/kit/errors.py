@@ -70,5 +70,10 @@ class BadGateway(Problem):
     default_title = "Upstream failure"
 
 
+class ServiceUnavailable(Problem):
+    status = 503
+    default_title = "Temporarily unavailable"
+
+
 def not_found(what: str) -> NotFound:
     return NotFound(f"{what}_not_found", f"No such {what.replace('_', ' ')}.")

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from liebian.kit.clock import clock
-from liebian.kit.errors import Unauthorized
+from liebian.kit.errors import ServiceUnavailable, Unauthorized
 
 NOTIFICATION_MAX_SKEW_SECONDS = 300
 
@@ -197,7 +197,11 @@ class ProviderRegistry:
         self._by_name[provider.name] = provider
 
     def for_method(self, method: str) -> PaymentProvider:
-        return self._by_method[method]
+        provider = self._by_method.get(method)
+        if provider is None:
+            raise ServiceUnavailable("payment_method_unavailable",
+                                     f"Payment by '{method}' is not configured on this deployment.")
+        return provider
 
     def by_name(self, name: str) -> PaymentProvider | None:
         return self._by_name.get(name)
