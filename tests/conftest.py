@@ -198,8 +198,12 @@ class ShopHarness:
         return int(r.json()["ran"])
 
     async def advance(self, seconds: float) -> None:
+        """Move the server clock; the staff session is renewed (it would have expired), customers' are not."""
         r = await self.client.post("/api/v1/sandbox/clock/advance", json={"seconds": seconds})
         assert r.status_code == 200, r.text
+        r = await self.client.post("/api/v1/console/auth/login", json=self.owner)
+        assert r.status_code == 200, r.text
+        self.staff = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.db.sessions() as session:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from liebian import __version__
+from liebian.kit.checks import Violation
 from liebian.kit.embedded import EmbeddedPostgres
 from liebian.settings import ConfigurationError, Settings, get_settings
 
@@ -172,7 +173,7 @@ def check() -> None:
         raise typer.Exit(1)
 
 
-async def _check(url: str) -> list[tuple[str, list[object]]]:
+async def _check(url: str) -> list[tuple[str, list[Violation]]]:
     from liebian import checks
     from liebian.kit.db import Database, make_engine
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -9,6 +9,7 @@ from liebian.kit.money import MAX_FEN
 SpecText = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
 ImageUrl = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://|/)")]
 MAX_STOCK = 10_000_000
+_T = TypeVar("_T")
 
 
 class SkuIn(BaseModel):
@@ -61,6 +62,14 @@ class ProductPatch(BaseModel):
     images: list[ImageUrl] | None = Field(default=None, max_length=20)
     category_id: int | None = None
     max_per_order: int | None = Field(default=None, ge=1, le=9999)
+
+    @field_validator("description", "images")
+    @classmethod
+    def _not_null(cls, value: _T | None) -> _T:
+        # Absent means "keep"; an explicit null would write NULL into a NOT NULL column.
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep it")
+        return value
 
 
 class SkuOut(BaseModel):

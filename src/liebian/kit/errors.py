@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
-class Problem(Exception):  # noqa: N818 - a problem is what the API answers, not only an error
+class Problem(Exception):
     status: ClassVar[int] = 400
     default_title: ClassVar[str] = "Bad request"
 

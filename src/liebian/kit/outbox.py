@@ -108,7 +108,7 @@ async def _process_one(db: Database) -> bool | None:
                 raise LookupError(f"no outbox handler for topic {row.topic!r}")
             async with session.begin_nested():
                 await handler(session, row.payload)
-        except Exception as exc:  # noqa: BLE001 - any failure is retried later, never lost
+        except Exception as exc:
             attempts = row.attempts + 1
             log.warning("outbox %s #%s failed (attempt %s): %s", row.topic, row.id, attempts, exc)
             await session.execute(

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liebian.kit.clock import clock
 from liebian.kit.checks import Violation
+from liebian.kit.clock import clock
 from liebian.ledger.rules import check_balanced
 
 

@@ -61,7 +61,7 @@ async def cancel(session: AsyncSession, shop_id: int, order_id: int, *, reason: 
     customer_clause = "AND customer_id = :c" if customer_id is not None else ""
     row = (await session.execute(
         text("UPDATE orders SET status = 'cancelled', cancelled_at = :now, cancel_reason = :reason, "
-             f"payment_deadline = NULL WHERE id = :id AND shop_id = :s {customer_clause} "  # noqa: S608
+             f"payment_deadline = NULL WHERE id = :id AND shop_id = :s {customer_clause} "
              "AND status = 'pending_payment' AND paid_at IS NULL "
              "RETURNING order_no, customer_id, promotion"),
         {"now": clock.now(), "reason": reason, "id": order_id, "s": shop_id, "c": customer_id})).first()
@@ -110,7 +110,7 @@ async def complete(session: AsyncSession, shop_id: int, order_id: int, *, custom
     customer_clause = "AND customer_id = :c" if customer_id is not None else ""
     row = (await session.execute(
         text("UPDATE orders SET status = 'completed', completed_at = :now WHERE id = :id AND shop_id = :s "
-             f"{customer_clause} AND status = 'shipped' AND paid_at IS NOT NULL "  # noqa: S608
+             f"{customer_clause} AND status = 'shipped' AND paid_at IS NOT NULL "
              "RETURNING order_no, customer_id, payable_fen - refunded_fen AS earned"),
         {"now": now, "id": order_id, "s": shop_id, "c": customer_id})).first()
     if row is None:

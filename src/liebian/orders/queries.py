@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.checks import Violation
 from liebian.kit.errors import not_found
-from liebian.payments import service as payments
 from liebian.orders.schemas import OrderLineOut, OrderOut, OrderPage, PaymentOut
+from liebian.payments import service as payments
 
 _COLUMNS = (
     "id, order_no, status, payment_method, total_fen, discount_fen, shipping_fen, payable_fen, refunded_fen, "
@@ -40,7 +40,8 @@ async def list_orders(
     session: AsyncSession, shop_id: int, *, customer_id: int | None = None, status: str | None = None,
     limit: int = 20, offset: int = 0,
 ) -> OrderPage:
-    clauses, params = ["TRUE"], {}
+    clauses: list[str] = ["TRUE"]
+    params: dict[str, Any] = {}
     if customer_id is not None:
         clauses.append("customer_id = :c")
         params["c"] = customer_id
@@ -49,7 +50,7 @@ async def list_orders(
         params["st"] = status
     where = " AND ".join(clauses)
     total = int((await session.execute(
-        text(f"SELECT count(*) FROM orders WHERE shop_id = :s AND {where}"),  # noqa: S608
+        text(f"SELECT count(*) FROM orders WHERE shop_id = :s AND {where}"),
         {"s": shop_id, **params})).scalar_one())
     items = await _load(session, shop_id, where, params, limit=limit, offset=offset,
                         with_customer=customer_id is None)
@@ -61,7 +62,7 @@ async def _load(
     with_customer: bool,
 ) -> list[OrderOut]:
     rows = (await session.execute(
-        text(f"SELECT {_COLUMNS} FROM orders WHERE shop_id = :s AND {where} "  # noqa: S608
+        text(f"SELECT {_COLUMNS} FROM orders WHERE shop_id = :s AND {where} "
              "ORDER BY id DESC LIMIT :limit OFFSET :offset"),
         {"s": shop_id, "limit": limit, "offset": offset, **params})).all()
     if not rows:

@@ -157,7 +157,7 @@ async def list_requests(
     rows = await session.execute(
         text("SELECT r.id, o.order_no, r.amount_fen, r.reason, r.status, r.initiated_by, r.reject_reason, "
              "r.created_at, r.decided_at, r.succeeded_at FROM refund_requests r JOIN orders o ON o.id = r.order_id "
-             f"WHERE {' AND '.join(clauses)} ORDER BY r.id DESC LIMIT :limit OFFSET :offset"),  # noqa: S608
+             f"WHERE {' AND '.join(clauses)} ORDER BY r.id DESC LIMIT :limit OFFSET :offset"),
         params)
     return [dict(r._mapping) for r in rows]
 

@@ -163,14 +163,14 @@ async def collect_cash(session: AsyncSession, shop_id: int, order_id: int) -> bo
 
 
 async def close_for_order(session: AsyncSession, shop_id: int, order_id: int) -> None:
-    """Close the pending payment of a cancelled order here and, after commit, at the provider."""
-    for row in await session.execute(
-        text("UPDATE payments SET status = 'closed', closed_at = :now "
-             "WHERE shop_id = :s AND order_id = :o AND status = 'pending' RETURNING out_trade_no, provider"),
-        {"now": clock.now(), "s": shop_id, "o": order_id},
-    ):
-        await outbox.enqueue(session, CLOSE_TOPIC, {"provider": row.provider, "out_trade_no": row.out_trade_no},
-                             shop_id=shop_id, dedupe_key=row.out_trade_no)
+    """Close the pending payment of a cancelled order, after commit, here and at the provider.
+
+    Not done in the cancelling transaction: that one holds the order row, and a payment callback
+    holds the payment row before it touches the order, so taking both here could deadlock. A payment
+    that succeeds in between is refunded by the order module.
+    """
+    await outbox.enqueue(session, CLOSE_TOPIC, {"shop_id": shop_id, "order_id": order_id}, shop_id=shop_id,
+                         dedupe_key=f"order:{order_id}")
 
 
 async def start_refund(
@@ -253,9 +253,15 @@ async def _refund_outcome(session: AsyncSession, out_refund_no: str, snapshot: R
 
 
 async def close_at_provider(session: AsyncSession, payload: dict[str, Any]) -> None:
-    provider = registry.by_name(payload["provider"])
-    if provider is not None:
-        await provider.close(payload["out_trade_no"])
+    """Outbox handler: pending → closed here, then close the order at the provider (idempotent there)."""
+    rows = (await session.execute(
+        text("UPDATE payments SET status = 'closed', closed_at = :now "
+             "WHERE shop_id = :s AND order_id = :o AND status = 'pending' RETURNING out_trade_no, provider"),
+        {"now": clock.now(), "s": payload["shop_id"], "o": payload["order_id"]})).all()
+    for row in rows:
+        provider = registry.by_name(row.provider)
+        if provider is not None:
+            await provider.close(row.out_trade_no)
 
 
 async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> tuple[int, str, str, int]:

@@ -1,7 +1,7 @@
 """commerce core
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23
 """
 
