@@ -111,6 +111,7 @@ def serve(
         base = f"http://{host}:{port}"
         console.print(f"[bold green]Liebian {__version__}[/bold green] ({settings.mode.value}) on {base}")
         console.print(f"API docs: {base}/docs    OpenAPI: {base}/openapi.json")
+        _exit_cleanly_on_signals()
         os.environ["LIEBIAN_DATABASE_URL"] = url
         os.environ["LIEBIAN_SECRET_KEY"] = settings.resolved_secret_key()
         get_settings.cache_clear()
@@ -122,6 +123,20 @@ def serve(
         else:
             uvicorn.run("liebian.app:create_app_from_env", factory=True, host=host, port=port,
                         workers=workers, log_level="info")
+
+
+def _exit_cleanly_on_signals() -> None:
+    """Uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal to the handler found before it.
+
+    Turning that into ``SystemExit(0)`` lets the ``finally`` blocks run, so the embedded PostgreSQL
+    this process started is stopped too.
+    """
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit)
 
 
 @app.command()

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from liebian.kit.money import MAX_FEN
 
 SpecText = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
+CategoryName = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
 ImageUrl = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://|/)")]
 MAX_STOCK = 10_000_000
 _T = TypeVar("_T")
@@ -40,7 +41,7 @@ class ProductIn(BaseModel):
     title: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=20_000)
     images: list[ImageUrl] = Field(default_factory=list, max_length=20)
-    category: str | None = Field(default=None, min_length=1, max_length=50)
+    category: CategoryName | None = None
     category_id: int | None = None
     max_per_order: int | None = Field(default=None, ge=1, le=9999)
     publish: bool = True
@@ -103,7 +104,7 @@ class ProductPage(BaseModel):
 
 class CategoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=50)
+    name: CategoryName
     sort: int = Field(default=0, ge=-1000, le=1000)
 
 

@@ -145,11 +145,16 @@ async def set_status(session: AsyncSession, shop_id: int, product_id: int, statu
 async def update_sku(session: AsyncSession, shop_id: int, product_id: int, sku_id: int, patch: SkuPatch) -> ProductOut:
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
     product = await get_product(session, shop_id, product_id, public=False)
-    if not any(s.id == sku_id for s in product.skus):
+    current = next((s for s in product.skus if s.id == sku_id), None)
+    if current is None:
         raise not_found("sku")
-    if "specs" in changes and changes["specs"] is not None:
-        _check_distinct_specs([s.specs for s in product.skus if s.id != sku_id and not s.archived]
-                              + [changes["specs"]])
+    new_specs: dict[str, Any] | None = changes.get("specs")
+    specs = current.specs if new_specs is None else new_specs
+    new_archived: bool | None = changes.get("archived")
+    archived = current.archived if new_archived is None else new_archived
+    if not archived and (new_specs is not None or new_archived is not None):
+        # An active SKU whose specs change, or that comes back from the archive, must not repeat a sibling's.
+        _check_distinct_specs([s.specs for s in product.skus if s.id != sku_id and not s.archived] + [specs])
     changes = {k: v for k, v in changes.items() if v is not None}
     if changes:
         assignments = ", ".join(f"{name} = :{name}" for name in changes)

@@ -1,0 +1,37 @@
+"""How many SQL statements the hot paths spend (django-oscar spends 35 per order, Saleor hundreds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import ADDRESS, ShopHarness
+
+# Shop (1) + idempotency claim and store (2) + SKUs (1) + one guarded UPDATE per SKU (2) + order (1)
+# + lines (1) + payer openid (1) + payment (1) = 10 for a two-line order with an Idempotency-Key.
+MAX_STATEMENTS_TWO_LINE_ORDER = 10
+
+
+async def test_order_placement_statement_count(shop: ShopHarness, count_statements: Any) -> None:
+    a, b = await shop.sku(stock=10), await shop.sku(stock=10)
+    buyer = await shop.login("buyer")
+    with count_statements() as counter:
+        r = await shop.client.post(f"{shop.base}/orders", headers={**buyer, "Idempotency-Key": "count-key-001"},
+                                   json={"lines": [{"sku_id": a, "quantity": 1}, {"sku_id": b, "quantity": 2}],
+                                         "address": ADDRESS})
+    assert r.status_code == 201, r.text
+    statements = [s for s in counter.statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
+    print(f"\ntwo-line order placement: {len(statements)} SQL statements")
+    assert len(statements) <= MAX_STATEMENTS_TWO_LINE_ORDER, "\n".join(statements)
+    # Each SKU is taken by one guarded conditional UPDATE.
+    assert sum("UPDATE skus SET stock = stock -" in s for s in statements) == 2
+
+
+async def test_payment_callback_statement_count(shop: ShopHarness, count_statements: Any) -> None:
+    sku = await shop.sku(stock=10)
+    buyer = await shop.login("buyer")
+    order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}])
+    with count_statements() as counter:
+        await shop.pay(order)
+    # lookup, event insert, payment lookup, shop stamp, guarded payment update, ledger (2), order update
+    print(f"\npayment callback: {counter.count} SQL statements")
+    assert counter.count <= 10, "\n".join(counter.statements)
