@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog.models import Category, Product, Sku
@@ -26,6 +25,7 @@ from liebian.catalog.schemas import (
 )
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
+from liebian.kit.db import flush_or_conflict
 from liebian.kit.errors import Conflict, Invalid, not_found
 
 PUBLIC_STATUSES = ("published",)
@@ -297,11 +297,7 @@ async def return_stock(session: AsyncSession, shop_id: int, quantities: Sequence
 async def create_category(session: AsyncSession, shop_id: int, body: CategoryIn) -> CategoryOut:
     category = Category(shop_id=shop_id, name=body.name.strip(), sort=body.sort, created_at=clock.now())
     session.add(category)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("category_exists", "A category with this name exists.") from exc
+    await flush_or_conflict(session, Conflict("category_exists", "A category with this name exists."))
     return CategoryOut(id=category.id, name=category.name, sort=category.sort)
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import BigInteger, MetaData
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -37,6 +38,18 @@ class Base(DeclarativeBase):
 
 
 AfterCommit = Callable[[], Awaitable[None]]
+
+
+async def flush_or_conflict(session: AsyncSession, conflict: Exception) -> None:
+    """Flush pending inserts in a savepoint; a unique violation becomes ``conflict`` (a 409 problem).
+
+    The constraint decides, so two concurrent creations of the same name cannot both succeed.
+    """
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

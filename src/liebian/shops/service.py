@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.auth import Claims, TokenSigner, hash_password, verify_password
 from liebian.kit.clock import clock
+from liebian.kit.db import flush_or_conflict
 from liebian.kit.errors import Conflict, Invalid, NotFound, Unauthorized
 from liebian.shops.models import Shop, Staff
 from liebian.shops.rules import ShopSettings
@@ -58,11 +58,7 @@ async def create_shop(
     now = clock.now()
     shop = Shop(slug=slug, name=name, settings=ShopSettings().model_dump(), created_at=now)
     session.add(shop)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("shop_slug_taken", f"The shop slug '{slug}' is taken.") from exc
+    await flush_or_conflict(session, Conflict("shop_slug_taken", f"The shop slug '{slug}' is taken."))
     staff = await add_staff(session, shop_id=shop.id, email=owner_email, password=owner_password,
                             name=owner_name, role="owner")
     return _ref(shop), staff
@@ -76,11 +72,7 @@ async def add_staff(
     staff = Staff(shop_id=shop_id, email=email.strip().lower(), name=name, role=role,
                   password_hash=hash_password(password), created_at=clock.now())
     session.add(staff)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("email_taken", "A staff account with this email exists.") from exc
+    await flush_or_conflict(session, Conflict("email_taken", "A staff account with this email exists."))
     return staff
 
 
