@@ -95,7 +95,3 @@ async def on_order_completed(session: AsyncSession, event: OrderCompleted) -> No
         {"at": event.completed_at, "id": event.customer_id, "shop": event.shop_id},
     )
 
-
-async def count(session: AsyncSession, shop_id: int) -> int:
-    return int((await session.execute(
-        text("SELECT count(*) FROM customers WHERE shop_id = :s"), {"s": shop_id})).scalar_one())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,17 +35,6 @@ REFUND_TOPIC = "payments.refund"
 CLOSE_TOPIC = "payments.close"
 
 
-@dataclass(frozen=True)
-class PaymentView:
-    out_trade_no: str
-    provider: str
-    status: str
-    amount_fen: int
-    refunded_fen: int
-    client_params: dict[str, Any]
-    paid_at: datetime | None
-
-
 def out_trade_no_for(order_no: str) -> str:
     return f"{order_no}P1"
 
@@ -69,15 +57,6 @@ async def create_payment(
          "params": json.dumps(intent.client_params), "now": clock.now(), "expires": expires_at},
     )
     return intent
-
-
-async def payment_for_order(session: AsyncSession, shop_id: int, order_id: int) -> PaymentView | None:
-    row = (await session.execute(
-        text("SELECT out_trade_no, provider, status, amount_fen, refunded_fen, client_params, paid_at "
-             "FROM payments WHERE shop_id = :s AND order_id = :o ORDER BY id DESC LIMIT 1"),
-        {"s": shop_id, "o": order_id},
-    )).first()
-    return None if row is None else PaymentView(**row._mapping)
 
 
 async def handle_notification(
