@@ -143,6 +143,19 @@ def count_statements(db: Database) -> Any:
     return counting
 
 
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """A problem+json answer with this status and stable code, and a title and detail for people."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
+    body = dict(r.json())
+    assert body["code"] == code, body
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
 _slugs = itertools.count(1)
 ADDRESS = {"name": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市",
            "district": "南山区", "detail": "科技园科苑路 1 号"}
@@ -186,6 +199,18 @@ class ShopHarness:
     async def pay(self, order: dict[str, Any]) -> None:
         r = await self.client.post(f"/api/v1/sandbox/wechat/payments/{order['payment']['out_trade_no']}/succeed")
         assert r.status_code == 204, r.text
+
+    async def ship(self, order_no: str) -> dict[str, Any]:
+        r = await self.client.post(f"/api/v1/console/orders/{order_no}/ship", headers=self.staff,
+                                   json={"carrier": "顺丰", "tracking_no": "SF1234567890"})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def ship_and_receive(self, customer: dict[str, str], order_no: str) -> dict[str, Any]:
+        await self.ship(order_no)
+        r = await self.client.post(f"{self.base}/orders/{order_no}/confirm-receipt", headers=customer)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
 
     async def order(self, customer: dict[str, str], order_no: str) -> dict[str, Any]:
         r = await self.client.get(f"{self.base}/orders/{order_no}", headers=customer)

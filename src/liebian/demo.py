@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liebian.catalog import service as catalog
 from liebian.catalog.schemas import ProductIn, SkuIn
 from liebian.customers import service as customers
+from liebian.customers.identity import SandboxIdentity
 from liebian.kit.errors import NotFound
 from liebian.shops import service as shops
 
@@ -54,8 +55,6 @@ async def seed(session: AsyncSession) -> DemoShop:
         await catalog.create_product(session, shop.id, ProductIn(
             title=title, category=category, description=description,
             skus=[SkuIn(specs=specs, price_fen=price, stock=stock) for specs, price, stock in skus]))
-    from liebian.customers.identity import SandboxIdentity
-
     for name in CUSTOMERS:
         identity = await SandboxIdentity().code2session(f"sandbox:{name}")
         await customers.login(session, shop_id=shop.id, openid=identity.openid, unionid=None, nickname=name)

@@ -9,19 +9,10 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import ShopHarness
+from tests.conftest import ShopHarness, assert_problem
 
 CONSOLE = "/api/v1/console"
-PROBLEM = "application/problem+json"
 
-
-def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body = dict(r.json())
-    assert body["code"] == code, body
-    assert body["status"] == status and body["title"] and body["detail"]
-    return body
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -10,9 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADDRESS, ShopHarness
+from tests.conftest import ADDRESS, PROBLEM, ShopHarness, assert_problem
 
-PROBLEM = "application/problem+json"
 TABLES = ("orders", "order_lines", "payments", "kit_idempotency_keys")
 
 
@@ -52,14 +51,6 @@ async def checkout(shop: ShopHarness, other_shop: ShopHarness) -> Checkout:
     return Checkout(shop, other_shop, buyer, sku, hidden_sku, foreign_sku,
                     ((shop, sku), (shop, hidden_sku), (other_shop, foreign_sku)))
 
-
-def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body = dict(r.json())
-    assert body["code"] == code, body
-    assert body["status"] == status and body["title"] and body["detail"]
-    return body
 
 
 def order(c: Checkout, **changes: Any) -> dict[str, Any]:

@@ -7,10 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ShopHarness
+from tests.conftest import PROBLEM, ShopHarness, assert_problem
 
 CONSOLE = "/api/v1/console"
-PROBLEM = "application/problem+json"
 
 TEA_SKUS = [
     {"specs": {"规格": "357克饼", "年份": "2018"}, "price_fen": 29800, "stock": 12, "code": "PE-357-18"},
@@ -18,14 +17,6 @@ TEA_SKUS = [
     {"specs": {"规格": "100克沱"}, "price_fen": 6800, "stock": 0},
 ]
 
-
-def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body = dict(r.json())
-    assert body["code"] == code, body
-    assert body["status"] == status
-    return body
 
 
 async def customer_product(shop: ShopHarness, product_id: int) -> httpx.Response:

@@ -300,3 +300,23 @@ async def test_promotion_seam_prices_the_order(shop: ShopHarness, half_price: Ha
                            promotion={"kind": "test_half_price", "campaign_id": 7})
     assert cod["code"] == "payment_method_not_allowed"
     assert await shop.count("orders") == 1
+
+
+async def test_a_promotion_with_its_own_stock_sells_when_the_sku_has_none(
+    shop: ShopHarness, half_price: HalfPriceForTests
+) -> None:
+    sku = await shop.sku(price_fen=1000, stock=0)
+    buyer = await shop.login("buyer")
+    order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}],
+                             promotion={"kind": "test_half_price", "campaign_id": 7})
+    assert order["payable_fen"] == 500 and await shop.stock(sku) == 0
+    plain = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}], expect=409)
+    assert plain["code"] == "stock_exhausted"
+
+
+async def test_overlong_order_numbers_are_refused_not_truncated(shop: ShopHarness) -> None:
+    buyer = await shop.login("buyer")
+    r = await shop.client.get(f"{shop.base}/orders/{'9' * 33}", headers=buyer)
+    assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    r = await shop.client.post(f"/api/v1/sandbox/wechat/payments/{'9' * 33}/succeed")
+    assert r.status_code == 422

@@ -65,8 +65,7 @@ async def test_partial_refund_then_full_refund(shop: ShopHarness) -> None:
 async def test_rejected_request_restores_the_order(shop: ShopHarness) -> None:
     buyer = await shop.login("buyer")
     order = await paid_order(shop, buyer)
-    await shop.client.post(f"/api/v1/console/orders/{order['order_no']}/ship", headers=shop.staff,
-                           json={"carrier": "SF", "tracking_no": "SF1"})
+    await shop.ship(order["order_no"])
     req = (await request(shop, buyer, order["order_no"])).json()
     r = await shop.client.post(f"/api/v1/console/refunds/{req['id']}/reject", headers=shop.staff,
                                json={"reason": "已签收且无质量问题"})
@@ -82,9 +81,7 @@ async def test_refund_after_completion_reverses_revenue(shop: ShopHarness) -> No
     buyer = await shop.login("buyer")
     order = await paid_order(shop, buyer, prices=(5000,))
     no = order["order_no"]
-    await shop.client.post(f"/api/v1/console/orders/{no}/ship", headers=shop.staff,
-                           json={"carrier": "SF", "tracking_no": "SF1"})
-    await shop.client.post(f"{shop.base}/orders/{no}/confirm-receipt", headers=buyer)
+    await shop.ship_and_receive(buyer, no)
     r = await shop.client.post(f"/api/v1/console/orders/{no}/refunds", headers=shop.staff,
                                json={"reason": "商家主动退款", "amount_fen": 2000})
     assert r.status_code == 201 and r.json()["initiated_by"] == "shop"
@@ -110,9 +107,7 @@ async def test_refund_window_closes_after_completion(shop: ShopHarness) -> None:
     buyer = await shop.login("buyer")
     order = await paid_order(shop, buyer, prices=(1000,))
     no = order["order_no"]
-    await shop.client.post(f"/api/v1/console/orders/{no}/ship", headers=shop.staff,
-                           json={"carrier": "SF", "tracking_no": "SF1"})
-    await shop.client.post(f"{shop.base}/orders/{no}/confirm-receipt", headers=buyer)
+    await shop.ship_and_receive(buyer, no)
     await shop.advance(16 * 86400)
     buyer = await shop.login("buyer")
     r = await request(shop, buyer, no)
@@ -124,8 +119,7 @@ async def test_cod_refund_is_recorded_offline(shop: ShopHarness) -> None:
     sku = await shop.sku(price_fen=2000, stock=5)
     order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}], payment_method="cod")
     no = order["order_no"]
-    await shop.client.post(f"/api/v1/console/orders/{no}/ship", headers=shop.staff,
-                           json={"carrier": "SF", "tracking_no": "SF1"})
+    await shop.ship(no)
     r = await request(shop, buyer, no)
     assert r.status_code == 409  # nothing was paid yet
     await shop.client.post(f"/api/v1/console/orders/{no}/cash-collected", headers=shop.staff)
@@ -136,3 +130,26 @@ async def test_cod_refund_is_recorded_offline(shop: ShopHarness) -> None:
     view = await shop.order(buyer, no)
     assert (view["status"], view["refunded_fen"]) == ("refunded", 2000)
     assert await balances(shop) == {"cash:cod": 0, "customer_prepayments": 0}
+
+
+async def test_a_failed_refund_can_be_retried_under_a_new_refund_number(shop: ShopHarness) -> None:
+    """A provider refusal gives the reservation back; the retry must not reuse the failed refund's number."""
+    from liebian.payments import service as payments
+    from liebian.payments.providers import RefundSnapshot
+
+    buyer = await shop.login("buyer")
+    order = await paid_order(shop, buyer, prices=(1000,))
+    order_id = await shop.scalar("SELECT id FROM orders WHERE shop_id = :shop AND order_no = :no",
+                                 no=order["order_no"])
+    async with shop.db.unit_of_work() as session:
+        first = await payments.start_refund(session, shop_id=shop.shop_id, order_id=order_id, amount_fen=1000,
+                                            reason="test", refund_request_id=None)
+        await payments._refund_outcome(session, first, RefundSnapshot(first, "failed"))
+    async with shop.db.unit_of_work() as session:
+        second = await payments.start_refund(session, shop_id=shop.shop_id, order_id=order_id, amount_fen=1000,
+                                             reason="test", refund_request_id=None)
+    assert second != first
+    await shop.run_due()
+    view = await shop.order(buyer, order["order_no"])
+    assert view["refunded_fen"] == 1000
+    assert await shop.scalar("SELECT refunded_fen FROM payments WHERE shop_id = :shop") == 1000

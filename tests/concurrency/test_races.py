@@ -174,3 +174,47 @@ async def test_cancel_racing_payment_ends_consistent(shop: ShopHarness) -> None:
     assert await shop.stock(sku) == 20 - paid_orders
     async with shop.db.sessions() as session:
         assert all(not found for _, found in await run_checks(session))
+
+
+async def test_stock_adjustments_racing_purchases_never_go_negative(shop: ShopHarness) -> None:
+    sku = await shop.sku(stock=10)
+    buyers = [await shop.login(f"b{i}") for i in range(10)]
+
+    async def buy(headers: dict[str, str]) -> int:
+        r = await shop.client.post(f"{shop.base}/orders", headers=headers,
+                                   json={"lines": [{"sku_id": sku, "quantity": 1}], "address": ADDRESS})
+        return r.status_code
+
+    async def remove_five() -> int:
+        r = await shop.client.post(f"/api/v1/console/skus/{sku}/stock-adjustments", headers=shop.staff,
+                                   json={"delta": -5})
+        return r.status_code
+
+    results = await asyncio.gather(remove_five(), *(buy(b) for b in buyers))
+    removed = 5 if results[0] == 200 else 0
+    assert results[0] in (200, 409)
+    sold = results[1:].count(201)
+    assert sold + removed + await shop.stock(sku) == 10
+    assert await shop.stock(sku) >= 0 and sold == await shop.count("orders")
+
+
+async def test_cash_recorded_five_times_at_once_is_posted_once(shop: ShopHarness) -> None:
+    sku = await shop.sku(price_fen=2500, stock=5)
+    buyer = await shop.login("buyer")
+    order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}], payment_method="cod")
+    await shop.ship(order["order_no"])
+    responses = await asyncio.gather(*(
+        shop.client.post(f"/api/v1/console/orders/{order['order_no']}/cash-collected", headers=shop.staff)
+        for _ in range(5)))
+    assert {r.status_code for r in responses} == {200}
+    assert await shop.scalar("SELECT count(*) FROM ledger_transactions WHERE shop_id = :shop") == 1
+    async with shop.db.sessions() as session:
+        assert await ledger.balances(session, shop.shop_id) == {"cash:cod": 2500, "customer_prepayments": -2500}
+
+
+async def test_a_first_login_sent_ten_times_at_once_makes_one_customer(shop: ShopHarness) -> None:
+    responses = await asyncio.gather(*(
+        shop.client.post(f"{shop.base}/auth/wechat-login", json={"code": "sandbox:新客"}) for _ in range(10)))
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["customer"]["id"] for r in responses}) == 1
+    assert await shop.count("customers") == 1

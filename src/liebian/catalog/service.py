@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog.models import Category, Product, Sku
@@ -117,8 +117,6 @@ async def update_product(session: AsyncSession, shop_id: int, product_id: int, p
             "WHERE id = :id AND shop_id = :shop AND status <> 'archived' RETURNING id"
         )
         if "images" in changes:
-            from sqlalchemy.dialects.postgresql import JSONB
-
             stmt = stmt.bindparams(bindparam("images", type_=JSONB))
         if (await session.execute(stmt, params)).first() is None:
             raise not_found("product")
@@ -160,8 +158,6 @@ async def update_sku(session: AsyncSession, shop_id: int, product_id: int, sku_i
         assignments = ", ".join(f"{name} = :{name}" for name in changes)
         stmt = text(f"UPDATE skus SET {assignments} WHERE id = :id AND shop_id = :shop")
         if "specs" in changes:
-            from sqlalchemy.dialects.postgresql import JSONB
-
             stmt = stmt.bindparams(bindparam("specs", type_=JSONB))
         await session.execute(stmt, {**changes, "id": sku_id, "shop": shop_id})
     return await get_product(session, shop_id, product_id, public=False)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.auth import Claims, TokenSigner
 from liebian.kit.clock import clock
-from liebian.kit.db import Database, run_after_commit
+from liebian.kit.db import Database
 from liebian.kit.errors import Unauthorized
 from liebian.kit.idempotency import validate_key
 
@@ -27,13 +27,10 @@ def token_signer(request: Request) -> TokenSigner:
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed after the endpoint returns and before the answer is sent."""
-    db = database(request)
-    async with db.sessions() as session:
-        async with session.begin():
-            if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
-                await clock.refresh(session)  # several API processes share the sandbox clock
-            yield session
-        await run_after_commit(session)
+    async with database(request).unit_of_work() as session:
+        if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
+            await clock.refresh(session)  # several API processes share the sandbox clock
+        yield session
 
 
 DbSession = Annotated[AsyncSession, Depends(request_session, scope="function")]

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from liebian.kit.web import DbSession, IdempotencyKeyHeader, IdPath, Limit, Offset
@@ -21,7 +21,7 @@ from liebian.shops.deps import ConsoleShop, CurrentShop, ShopCustomer
 
 router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["customer: orders"])
 console = APIRouter(prefix="/api/v1/console", tags=["console: orders"])
-OrderNo = str
+OrderNo = Annotated[str, Path(min_length=1, max_length=32)]
 StatusFilter = Literal[ORDER_STATUSES] | None  # type: ignore[valid-type]
 
 
@@ -43,7 +43,7 @@ async def my_orders(
 
 
 async def _mine(session: DbSession, shop_id: int, order_no: str, customer_id: int) -> int:
-    return await queries.order_id_by_no(session, shop_id, order_no[:32], customer_id)
+    return await queries.order_id_by_no(session, shop_id, order_no, customer_id)
 
 
 @router.get("/orders/{order_no}", response_model=OrderOut)
@@ -92,13 +92,13 @@ async def shop_orders(shop: ConsoleShop, session: DbSession, status: StatusFilte
 
 @console.get("/orders/{order_no}", response_model=OrderOut)
 async def shop_order(order_no: OrderNo, shop: ConsoleShop, session: DbSession) -> OrderOut:
-    order_id = await queries.order_id_by_no(session, shop.id, order_no[:32])
+    order_id = await queries.order_id_by_no(session, shop.id, order_no)
     return await queries.get_order(session, shop.id, order_id, with_customer=True)
 
 
 @console.post("/orders/{order_no}/ship", response_model=OrderOut)
 async def ship(order_no: OrderNo, body: ShipIn, shop: ConsoleShop, session: DbSession) -> OrderOut:
-    order_id = await queries.order_id_by_no(session, shop.id, order_no[:32])
+    order_id = await queries.order_id_by_no(session, shop.id, order_no)
     await lifecycle.ship(session, shop.id, order_id, carrier=body.carrier, tracking_no=body.tracking_no,
                          auto_complete_days=shop.settings.auto_complete_days)
     return await queries.get_order(session, shop.id, order_id, with_customer=True)
@@ -106,14 +106,14 @@ async def ship(order_no: OrderNo, body: ShipIn, shop: ConsoleShop, session: DbSe
 
 @console.post("/orders/{order_no}/cancel", response_model=OrderOut)
 async def shop_cancel(order_no: OrderNo, shop: ConsoleShop, session: DbSession) -> OrderOut:
-    order_id = await queries.order_id_by_no(session, shop.id, order_no[:32])
+    order_id = await queries.order_id_by_no(session, shop.id, order_no)
     await lifecycle.cancel_or_explain(session, shop.id, order_id, reason="shop_cancelled")
     return await queries.get_order(session, shop.id, order_id, with_customer=True)
 
 
 @console.post("/orders/{order_no}/cash-collected", response_model=OrderOut)
 async def cash_collected(order_no: OrderNo, shop: ConsoleShop, session: DbSession) -> OrderOut:
-    order_id = await queries.order_id_by_no(session, shop.id, order_no[:32])
+    order_id = await queries.order_id_by_no(session, shop.id, order_no)
     await lifecycle.collect_cash(session, shop.id, order_id)
     return await queries.get_order(session, shop.id, order_id, with_customer=True)
 
@@ -121,7 +121,7 @@ async def cash_collected(order_no: OrderNo, shop: ConsoleShop, session: DbSessio
 @console.post("/orders/{order_no}/refunds", response_model=RefundRequestOut, status_code=201)
 async def shop_refund(order_no: OrderNo, body: RefundRequestIn, shop: ConsoleShop, session: DbSession) -> Any:
     """The shop refunds on its own initiative (all or part); the money moves at once."""
-    order_id = await queries.order_id_by_no(session, shop.id, order_no[:32])
+    order_id = await queries.order_id_by_no(session, shop.id, order_no)
     request_id = await refunds.request_refund(session, shop, order_id, amount_fen=body.amount_fen,
                                               reason=body.reason, customer_id=None, approve=True)
     return await refunds.get_request(session, shop.id, request_id)
@@ -131,9 +131,9 @@ async def shop_refund(order_no: OrderNo, body: RefundRequestIn, shop: ConsoleSho
 async def shop_refunds(
     shop: ConsoleShop, session: DbSession,
     status: Literal["pending", "approved", "rejected", "succeeded"] | None = None,
-    order_no: str | None = None, limit: Limit = 50, offset: Offset = 0,
+    order_no: Annotated[str | None, Query(max_length=32)] = None, limit: Limit = 50, offset: Offset = 0,
 ) -> Any:
-    order_id = None if order_no is None else await queries.order_id_by_no(session, shop.id, order_no[:32])
+    order_id = None if order_no is None else await queries.order_id_by_no(session, shop.id, order_no)
     return await refunds.list_requests(session, shop.id, status=status, order_id=order_id, limit=limit, offset=offset)
 
 

@@ -69,6 +69,7 @@ def _merge_lines(body: PlaceOrderIn, shop: ShopRef) -> OrderedDict[int, int]:
 
 
 def _check_skus(merged: OrderedDict[int, int], skus: dict[int, SkuForSale]) -> None:
+    """Refuse what cannot be sold at all; stock is checked once the promotion says whose stock it is."""
     for sku_id, quantity in merged.items():
         sku = skus.get(sku_id)
         if sku is None:
@@ -78,8 +79,6 @@ def _check_skus(merged: OrderedDict[int, int], skus: dict[int, SkuForSale]) -> N
         if sku.max_per_order is not None and quantity > sku.max_per_order:
             raise Invalid("quantity_limit_exceeded", f"At most {sku.max_per_order} of this product per order.",
                           sku_id=sku_id)
-        if sku.stock < quantity:
-            raise Conflict("stock_exhausted", f"Only {sku.stock} left of SKU {sku_id}.", sku_id=sku_id)
 
 
 async def _quote(session: AsyncSession, ctx: PricingContext, body: PlaceOrderIn) -> tuple[Quote, str | None]:
@@ -128,6 +127,10 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         raise Invalid("order_too_large", "This order is larger than one payment can be.")
 
     if quote.takes_sku_stock:
+        for sku_id, quantity in merged.items():  # a friendly answer before touching any row
+            if skus[sku_id].stock < quantity:
+                raise Conflict("stock_exhausted", f"Only {skus[sku_id].stock} left of SKU {sku_id}.",
+                               sku_id=sku_id)
         for sku_id in sorted(merged):  # id order: concurrent multi-line orders cannot deadlock
             if not await catalog.take_stock(session, shop.id, sku_id, merged[sku_id]):
                 raise Conflict("stock_exhausted", f"SKU {sku_id} has sold out.", sku_id=sku_id)

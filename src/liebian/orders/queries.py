@@ -86,9 +86,7 @@ async def _load(
         data = dict(r._mapping)
         order_id = data.pop("id")
         customer_id = data.pop("customer_id")
-        payment_status = "paid" if r.paid_at else ("free" if r.payable_fen == 0 else "unpaid")
-        if r.payable_fen == 0 and r.paid_at:
-            payment_status = "free"
+        payment_status = "free" if r.payable_fen == 0 else ("paid" if r.paid_at else "unpaid")
         result.append(OrderOut(**data, lines=lines[order_id], payment=pays.get(order_id),
                                payment_status=payment_status, customer_id=customer_id if with_customer else None))
     return result

@@ -169,14 +169,17 @@ async def start_refund(
     )).first()
     if row is None:
         raise Conflict("refund_exceeds_payment", "Nothing or not that much is left to refund on this payment.")
-    out_refund_no = f"{row.out_trade_no}R{row.refunded_fen}"  # unique: refunded_fen only grows per payment
-    refund_id = (await session.execute(
+    # Numbered per payment; the payment row is locked by the UPDATE above, so the count cannot race.
+    # (Not derived from refunded_fen: a failed refund gives its reservation back.)
+    refund = (await session.execute(
         text("INSERT INTO payment_refunds (shop_id, payment_id, order_id, refund_request_id, out_refund_no, "
-             "amount_fen, reason, status, created_at) VALUES (:s, :p, :o, :rr, :no, :a, :reason, 'pending', :now) "
-             "RETURNING id"),
-        {"s": shop_id, "p": row.id, "o": order_id, "rr": refund_request_id, "no": out_refund_no,
+             "amount_fen, reason, status, created_at) SELECT :s, :p, :o, :rr, "
+             ":otn || 'R' || (count(*) + 1), :a, :reason, 'pending', :now FROM payment_refunds "
+             "WHERE payment_id = :p RETURNING id, out_refund_no"),
+        {"s": shop_id, "p": row.id, "o": order_id, "rr": refund_request_id, "otn": row.out_trade_no,
          "a": amount_fen, "reason": reason[:80], "now": clock.now()},
-    )).scalar_one()
+    )).one()
+    refund_id, out_refund_no = int(refund.id), str(refund.out_refund_no)
     await outbox.enqueue(session, REFUND_TOPIC, {"refund_id": refund_id}, shop_id=shop_id, dedupe_key=out_refund_no)
     return out_refund_no
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from liebian.kit import jobs
@@ -52,9 +52,11 @@ async def run_due(request: Request) -> dict[str, int]:
 
 
 @router.post("/wechat/payments/{out_trade_no}/succeed", status_code=204)
-async def succeed_payment(out_trade_no: str, session: DbSession) -> Response:
+async def succeed_payment(
+    out_trade_no: Annotated[str, Path(min_length=1, max_length=32)], session: DbSession
+) -> Response:
     """The payer completes the payment: a signed notification is delivered to the callback path."""
-    _, provider_name, status, amount = await payments.payment_by_out_trade_no(session, out_trade_no[:32])
+    _, provider_name, status, amount = await payments.payment_by_out_trade_no(session, out_trade_no)
     provider = registry.by_name(provider_name)
     if not isinstance(provider, SandboxProvider):
         raise Conflict("not_a_sandbox_payment", "Only sandbox online payments can be completed here.")
