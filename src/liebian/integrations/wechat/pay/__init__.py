@@ -1,0 +1,1 @@
+"""WeChat Pay API v3: signed transport, transactions, refunds, notifications, profit sharing, transfers."""

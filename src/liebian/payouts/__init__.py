@@ -1,0 +1,1 @@
+"""Payouts to customers (transfers to WeChat balance)."""
