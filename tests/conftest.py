@@ -24,6 +24,8 @@ import pytest
 from sqlalchemy import event, text
 
 from liebian.app import create_app
+from liebian.integrations.wechat.fake import FakeWeChat
+from liebian.integrations.wechat.fake import pay as fake_pay
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, make_engine
 from liebian.kit.embedded import EmbeddedPostgres
@@ -199,6 +201,21 @@ class ShopHarness:
     async def pay(self, order: dict[str, Any]) -> None:
         r = await self.client.post(f"/api/v1/sandbox/wechat/payments/{order['payment']['out_trade_no']}/succeed")
         assert r.status_code == 204, r.text
+
+    @property
+    def fake(self) -> FakeWeChat:
+        """The embedded fake WeChat of the app under test (reached in-process through the ASGI transport)."""
+        transport: Any = self.client._transport
+        return transport.app.state.wechat.fake  # type: ignore[no-any-return]
+
+    def paid_notification(self, order: dict[str, Any], *, amount_fen: int | None = None) -> tuple[dict[str, str], bytes]:
+        """The buyer pays at the fake WeChat; the signed, encrypted notification is handed to the test to post."""
+        otn = order["payment"]["out_trade_no"]
+        txn = fake_pay.pay(self.fake, otn, order["payment"]["params"], notify=False)
+        resource = fake_pay.transaction_view(self.fake, txn)
+        if amount_fen is not None:
+            resource["amount"]["total"] = amount_fen
+        return self.fake.signed_notification("TRANSACTION.SUCCESS", "transaction", "支付成功", resource)
 
     async def ship(self, order_no: str) -> dict[str, Any]:
         r = await self.client.post(f"/api/v1/console/orders/{order_no}/ship", headers=self.staff,

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from liebian import __version__, wiring
+from liebian import __version__, gateways, wiring
 from liebian.catalog import api as catalog_api
 from liebian.customers import api as customers_api
 from liebian.customers.identity import SandboxIdentity, WeChatCode2Session
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                 worker.stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.wechat.aclose()
             await database.dispose()
 
     app = FastAPI(title="Liebian 裂变", version=__version__, lifespan=lifespan,
@@ -123,8 +124,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     for router in (shops_api.console, customers_api.router, catalog_api.router, catalog_api.console,
                    orders_api.router, orders_api.console, payments_api.callbacks):
         app.include_router(router)
+    app.state.wechat = gateways.install(settings, app)
     if settings.sandbox:
         app.include_router(sandbox_api.router)
+        if app.state.wechat.fake is not None:
+            # The fake's own HTTP surface (its WeChat APIs and its /_fake controls), for curl and tests.
+            app.mount("/api/v1/sandbox/wechat/fake", app.state.wechat.fake.app)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

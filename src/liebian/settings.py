@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     wechat_cert_serial: str | None = None
     wechat_pay_public_key_id: str | None = None
     wechat_pay_public_key_path: Path | None = None
+    # Legacy platform certificates, accepted alongside the public key during a migration.
+    wechat_platform_cert_paths: list[Path] = Field(default_factory=list)
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_pay_base_url: str = "https://api.mch.weixin.qq.com"
 

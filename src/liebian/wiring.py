@@ -8,25 +8,25 @@ from liebian.kit import jobs, outbox
 from liebian.kit.events import bus
 from liebian.orders import lifecycle, refunds
 from liebian.payments import service as payments
-from liebian.payments.providers import CashOnDeliveryProvider, SandboxProvider, registry
+from liebian.payments.providers import CashOnDeliveryProvider, registry
 from liebian.settings import Settings
 
 
 def install(settings: Settings) -> None:
-    """Idempotent: safe to call once per process (API, worker, CLI, tests)."""
+    """Idempotent: safe to call once per process (API, worker, CLI, tests).
+
+    The ``wechat`` provider is installed by ``liebian.gateways`` (it needs the app in sandbox mode).
+    """
     bus.subscribe(PaymentSucceeded, lifecycle.on_payment_succeeded)
     bus.subscribe(RefundSucceeded, refunds.on_refund_succeeded)
     bus.subscribe(OrderCompleted, customers.on_order_completed)
 
     jobs.register_sweeper("orders.cancel_unpaid", lifecycle.sweep_unpaid)
     jobs.register_sweeper("orders.complete_shipped", lifecycle.sweep_shipped)
+    jobs.register_sweeper("payments.reconcile", payments.sweep_unconfirmed_payments)
+    jobs.register_sweeper("payments.refund_outcomes", payments.sweep_processing_refunds)
 
     outbox.register(payments.REFUND_TOPIC, payments.carry_out_refund)
     outbox.register(payments.CLOSE_TOPIC, payments.close_at_provider)
 
     registry.install("cod", CashOnDeliveryProvider())
-    if settings.sandbox:
-        registry.install("wechat", SandboxProvider(settings.resolved_secret_key()))
-    # Live mode: Settings has already refused to start without WeChat credentials. The WeChat Pay v3
-    # provider is installed by the WeChat integration; until then online payment answers 503
-    # ``payment_method_unavailable`` and cash on delivery works.

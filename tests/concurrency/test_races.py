@@ -10,7 +10,7 @@ import pytest
 from liebian.checks import run as run_checks
 from liebian.kit import jobs
 from liebian.ledger import service as ledger
-from liebian.payments.providers import registry
+from liebian.integrations.wechat.fake import pay as fake_pay
 from tests.conftest import ADDRESS, ShopHarness
 
 pytestmark = pytest.mark.concurrency
@@ -65,8 +65,7 @@ async def test_one_payment_notification_delivered_five_times_at_once_pays_once(s
     sku = await shop.sku(price_fen=8800, stock=5)
     buyer = await shop.login("buyer")
     order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}])
-    provider: Any = registry.for_method("wechat")
-    headers, raw = provider.notification("payment.succeeded", order["payment"]["out_trade_no"], 8800)
+    headers, raw = shop.paid_notification(order)
     responses = await asyncio.gather(*(shop.client.post("/api/v1/callbacks/wechat/pay", content=raw,
                                                         headers=headers) for _ in range(5)))
     assert {r.status_code for r in responses} == {204}
@@ -74,15 +73,17 @@ async def test_one_payment_notification_delivered_five_times_at_once_pays_once(s
     assert await shop.count("payment_events") == 1
     assert await shop.scalar("SELECT count(*) FROM ledger_transactions WHERE shop_id = :shop AND kind = 'payment'") == 1
     async with shop.db.sessions() as session:
-        assert await ledger.balances(session, shop.shop_id) == {"cash:sandbox": 8800, "customer_prepayments": -8800}
+        assert await ledger.balances(session, shop.shop_id) == {"cash:wechat": 8800, "customer_prepayments": -8800}
 
 
 async def test_distinct_notifications_for_one_payment_race_and_post_once(shop: ShopHarness) -> None:
     sku = await shop.sku(price_fen=500, stock=5)
     buyer = await shop.login("buyer")
     order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}])
-    provider: Any = registry.for_method("wechat")
-    deliveries = [provider.notification("payment.succeeded", order["payment"]["out_trade_no"], 500)
+    headers, raw = shop.paid_notification(order)
+    txn = fake_pay.state(shop.fake).transactions[order["payment"]["out_trade_no"]]
+    resource = fake_pay.transaction_view(shop.fake, txn)
+    deliveries = [shop.fake.signed_notification("TRANSACTION.SUCCESS", "transaction", "支付成功", resource)
                   for _ in range(5)]  # five different event ids for one payment
     responses = await asyncio.gather(*(shop.client.post("/api/v1/callbacks/wechat/pay", content=raw, headers=h)
                                        for h, raw in deliveries))
@@ -94,13 +95,14 @@ async def test_tampered_or_stale_notifications_change_nothing(shop: ShopHarness)
     sku = await shop.sku(price_fen=500, stock=5)
     buyer = await shop.login("buyer")
     order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}])
-    provider: Any = registry.for_method("wechat")
-    otn = order["payment"]["out_trade_no"]
-    headers, raw = provider.notification("payment.succeeded", otn, 500)
-    tampered = raw.replace(b'"amount_fen": 500', b'"amount_fen": 1')
+    headers, raw = shop.paid_notification(order)
+    tampered = raw.replace("支付成功".encode(), "支付失败".encode())
     r = await shop.client.post("/api/v1/callbacks/wechat/pay", content=tampered, headers=headers)
     assert r.status_code == 401 and r.json()["code"] == "invalid_notification_signature"
-    wrong_amount_headers, wrong_amount = provider.notification("payment.succeeded", otn, 499)
+    wrong_amount_headers, wrong_amount = shop.fake.signed_notification(
+        "TRANSACTION.SUCCESS", "transaction", "支付成功",
+        {**fake_pay.transaction_view(shop.fake, fake_pay.state(shop.fake).transactions[
+            order["payment"]["out_trade_no"]]), "amount": {"total": 499, "currency": "CNY"}})
     r = await shop.client.post("/api/v1/callbacks/wechat/pay", content=wrong_amount, headers=wrong_amount_headers)
     assert r.status_code == 422 and r.json()["code"] == "amount_mismatch"
     await shop.advance(600)
@@ -130,7 +132,7 @@ async def test_concurrent_refunds_never_exceed_what_was_paid(shop: ShopHarness) 
     assert (view["status"], view["refunded_fen"]) == ("refunded", 1000)
     assert await shop.count("payment_refunds") == 1
     async with shop.db.sessions() as session:
-        assert await ledger.balances(session, shop.shop_id) == {"cash:sandbox": 0, "customer_prepayments": 0}
+        assert await ledger.balances(session, shop.shop_id) == {"cash:wechat": 0, "customer_prepayments": 0}
 
 
 async def test_workers_racing_on_expired_orders_cancel_each_once(shop: ShopHarness) -> None:
@@ -152,11 +154,10 @@ async def test_cancel_racing_payment_ends_consistent(shop: ShopHarness) -> None:
     """Cancel and pay at the same instant: paid, or cancelled and refunded in full; never money kept."""
     sku = await shop.sku(price_fen=700, stock=20)
     buyer = await shop.login("buyer")
-    provider: Any = registry.for_method("wechat")
     outcomes = set()
     for _ in range(10):
         order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}])
-        headers, raw = provider.notification("payment.succeeded", order["payment"]["out_trade_no"], 700)
+        headers, raw = shop.paid_notification(order)
         await asyncio.gather(
             shop.client.post(f"{shop.base}/orders/{order['order_no']}/cancel", headers=buyer),
             shop.client.post("/api/v1/callbacks/wechat/pay", content=raw, headers=headers))

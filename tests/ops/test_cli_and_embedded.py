@@ -106,7 +106,7 @@ def test_check_passes_on_a_sound_database_and_reports_a_broken_one(server_url: s
                 txn = await conn.fetchval("INSERT INTO ledger_transactions (shop_id, kind, ref, created_at) "
                                           "VALUES (1, 'payment', 'X1', now()) RETURNING id")
                 await conn.execute("INSERT INTO ledger_entries (transaction_id, shop_id, account, amount_fen) "
-                                   "VALUES ($1, 1, 'cash:sandbox', 100), ($1, 1, 'customer_prepayments', -90)", txn)
+                                   "VALUES ($1, 1, 'cash:wechat', 100), ($1, 1, 'customer_prepayments', -90)", txn)
             finally:
                 await conn.close()
 

@@ -6,7 +6,11 @@ import httpx
 import pytest
 
 from liebian.app import create_app
+from liebian.gateways import live_pay_config
+from liebian.integrations.wechat import crypto
+from liebian.integrations.wechat.fake import SandboxCredentials
 from liebian.kit.db import Database
+from liebian.payments.providers import registry
 from liebian.settings import ConfigurationError, Mode, Settings
 
 LIVE_CREDENTIALS = {
@@ -42,10 +46,45 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().database_url == "postgresql://u@h:5432/d"
 
 
+def live_settings(tmp_path: Any, **overrides: Any) -> Settings:
+    """Live settings with real key files, as a merchant downloads them from the merchant platform."""
+    creds = SandboxCredentials.generate()
+    (tmp_path / "apiclient_key.pem").write_text(creds.merchant_key_pem)
+    (tmp_path / "pub_key.pem").write_bytes(crypto.public_key_pem(creds.platform_key.public_key()))
+    (tmp_path / "platform_cert.pem").write_text(creds.certificate_pem)
+    values: dict[str, Any] = {
+        **LIVE_CREDENTIALS, "wechat_mchid": creds.mchid, "wechat_apiv3_key": creds.apiv3_key,
+        "wechat_private_key_path": tmp_path / "apiclient_key.pem", "wechat_pay_public_key_id": creds.public_key_id,
+        "wechat_pay_public_key_path": tmp_path / "pub_key.pem", "public_base_url": "https://shop.example.com",
+    }
+    values.update(overrides)
+    return Settings(mode=Mode.LIVE, secret_key="x" * 40, home=tmp_path, database_url="postgresql://unused", **values)
+
+
+def test_live_pay_configuration_is_loaded_and_checked_at_start(tmp_path: Any) -> None:
+    config = live_pay_config(live_settings(tmp_path))
+    assert config.notify_url == "https://shop.example.com/api/v1/callbacks/wechat/pay"
+    assert config.wechatpay_serial.startswith("PUB_KEY_ID_") and len(config.verifiers) == 1
+    both = live_pay_config(live_settings(tmp_path, wechat_platform_cert_paths=[tmp_path / "platform_cert.pem"]))
+    assert len(both.verifiers) == 2  # public key and certificate, both accepted during a migration
+    cases = [
+        ({"wechat_private_key_path": tmp_path / "missing.pem"}, "key files"),
+        ({"wechat_apiv3_key": "k" * 31}, "APIv3 key"),
+        ({"wechat_pay_public_key_id": None, "wechat_pay_public_key_path": None}, "PUBLIC_KEY_ID"),
+        ({"wechat_pay_public_key_id": "1234"}, "PUB_KEY_ID_"),
+        ({"public_base_url": "http://shop.example.com"}, "https"),
+        ({"wechat_mchid": "not-digits"}, "mchid"),
+    ]
+    for overrides, message in cases:
+        with pytest.raises(ConfigurationError, match=message):
+            live_pay_config(live_settings(tmp_path, **overrides))
+
+
 async def test_sandbox_endpoints_answer_404_in_live_mode(db: Database, tmp_path: Any) -> None:
-    settings = Settings(mode=Mode.LIVE, secret_key="x" * 40, home=tmp_path, database_url="postgresql://unused",
-                        **LIVE_CREDENTIALS)
-    app = create_app(settings, db=db)
+    settings = live_settings(tmp_path)
+    with registry.preserved():
+        app = create_app(settings, db=db)
+        assert registry.for_method("wechat").merchant_id == settings.wechat_mchid  # the live WeChat Pay provider
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://live") as client:
         for path in ("/api/v1/sandbox/shops", "/api/v1/sandbox/clock/advance", "/api/v1/sandbox/jobs/run-due",
                      "/api/v1/sandbox/wechat/payments/X1/succeed"):

@@ -16,6 +16,7 @@ class Payment(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_cap"),
         Index("ix_payments_order", "order_id"),
+        Index("ix_payments_next_check", "next_check_at", postgresql_where=text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -34,6 +35,8 @@ class Payment(Base):
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When the reconciler next asks the provider about a payment whose notification has not come.
+    next_check_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class PaymentEvent(Base):
@@ -58,6 +61,7 @@ class PaymentRefund(Base):
         CheckConstraint("status IN ('pending', 'processing', 'succeeded', 'failed')", name="status"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         Index("ix_payment_refunds_payment", "payment_id"),
+        Index("ix_payment_refunds_next_check", "next_check_at", postgresql_where=text("status = 'processing'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -73,3 +77,4 @@ class PaymentRefund(Base):
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     succeeded_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_check_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -1,24 +1,22 @@
-"""The payment-provider interface and the providers that need no outside service.
+"""The payment-provider interface, cash on delivery, and the registry.
 
-The WeChat Pay v3 provider implements the same protocol (``../shared/reference/wechat.md`` §8).
+The WeChat Pay v3 provider (``payments/wechat.py``) implements the same protocol (wechat.md §8).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-from liebian.kit.clock import clock
 from liebian.kit.errors import ServiceUnavailable, Unauthorized
 
-NOTIFICATION_MAX_SKEW_SECONDS = 300
+
+class AlreadyPaid(Exception):
+    """Closing failed because the payer paid first (WeChat's ORDERPAID): query and record the payment."""
 
 
 class Capability(StrEnum):
@@ -56,12 +54,25 @@ class RefundCommand:
 
 @dataclass(frozen=True)
 class RefundSnapshot:
+    """``abnormal``: WeChat could not pay the refund into the payer's account; not final, money is held."""
+
     out_refund_no: str
-    status: Literal["processing", "succeeded", "failed"]
+    status: Literal["processing", "succeeded", "failed", "abnormal"]
     provider_refund_id: str | None = None
+    error: str | None = None
 
 
-EventKind = Literal["payment.succeeded", "refund.succeeded", "refund.closed", "refund.abnormal"]
+@dataclass(frozen=True)
+class PaymentSnapshot:
+    out_trade_no: str
+    paid: bool
+    state: str
+    amount_fen: int
+    provider_txn_id: str | None
+    paid_at: datetime | None
+
+
+EventKind = Literal["payment.succeeded", "refund.succeeded", "refund.closed", "refund.abnormal", "transfer.finished"]
 
 
 @dataclass(frozen=True)
@@ -83,84 +94,10 @@ class PaymentProvider(Protocol):
 
     async def create(self, req: CreatePayment) -> PaymentIntent: ...
     async def close(self, out_trade_no: str) -> None: ...
+    async def query(self, out_trade_no: str) -> PaymentSnapshot | None: ...
     async def refund(self, req: RefundCommand) -> RefundSnapshot: ...
+    async def query_refund(self, out_refund_no: str) -> RefundSnapshot: ...
     def parse_notification(self, headers: Mapping[str, str], raw: bytes) -> ProviderEvent: ...
-
-
-class SandboxProvider:
-    """Online payment in sandbox mode: the payer "pays" through ``sandbox/wechat/payments/{no}/succeed``.
-
-    Notifications are signed (HMAC-SHA256 over timestamp, nonce and body) and checked for freshness
-    like WeChat's, so the callback path is exercised for real.
-    """
-
-    name = "sandbox"
-    capabilities = frozenset({Capability.ONLINE, Capability.REFUND, Capability.ASYNC_NOTIFY})
-
-    def __init__(self, secret: str, merchant_id: str = "sandbox-mch") -> None:
-        self._key = hashlib.sha256(("sandbox-pay:" + secret).encode()).digest()
-        self.merchant_id = merchant_id
-
-    async def create(self, req: CreatePayment) -> PaymentIntent:
-        nonce = secrets.token_hex(16)
-        timestamp = str(int(clock.now().timestamp()))
-        package = f"prepay_id=sbx{secrets.token_hex(12)}"
-        return PaymentIntent(
-            provider=self.name,
-            out_trade_no=req.out_trade_no,
-            client_params={
-                "timeStamp": timestamp,
-                "nonceStr": nonce,
-                "package": package,
-                "signType": "HMAC-SHA256",
-                "paySign": self._sign(f"{timestamp}\n{nonce}\n{package}\n"),
-                "sandbox_pay_url": f"/api/v1/sandbox/wechat/payments/{req.out_trade_no}/succeed",
-            },
-        )
-
-    async def close(self, out_trade_no: str) -> None:
-        return None
-
-    async def refund(self, req: RefundCommand) -> RefundSnapshot:
-        return RefundSnapshot(out_refund_no=req.out_refund_no, status="succeeded",
-                              provider_refund_id=f"sbxr{secrets.token_hex(10)}")
-
-    def notification(self, kind: EventKind, business_key: str, amount_fen: int,
-                     provider_txn_id: str | None = None) -> tuple[dict[str, str], bytes]:
-        """A signed notification as the provider would deliver it (headers, raw body)."""
-        body = json.dumps({
-            "id": secrets.token_hex(16), "event_type": kind, "business_key": business_key,
-            "amount_fen": amount_fen, "mchid": self.merchant_id,
-            "transaction_id": provider_txn_id or f"sbxt{secrets.token_hex(12)}",
-            "success_time": clock.now().isoformat(),
-        }).encode()
-        timestamp, nonce = str(int(clock.now().timestamp())), secrets.token_hex(16)
-        headers = {"Liebian-Sandbox-Timestamp": timestamp, "Liebian-Sandbox-Nonce": nonce,
-                   "Liebian-Sandbox-Signature": self._sign(f"{timestamp}\n{nonce}\n{body.decode()}\n")}
-        return headers, body
-
-    def parse_notification(self, headers: Mapping[str, str], raw: bytes) -> ProviderEvent:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        timestamp = lowered.get("liebian-sandbox-timestamp", "")
-        nonce = lowered.get("liebian-sandbox-nonce", "")
-        signature = lowered.get("liebian-sandbox-signature", "")
-        try:
-            expected = self._sign(f"{timestamp}\n{nonce}\n{raw.decode()}\n")
-            fresh = abs(clock.now().timestamp() - int(timestamp)) <= NOTIFICATION_MAX_SKEW_SECONDS
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise Unauthorized("invalid_notification", "The notification could not be verified.") from exc
-        if not hmac.compare_digest(expected, signature) or not fresh:
-            raise Unauthorized("invalid_notification_signature", "The notification signature is not valid.")
-        return ProviderEvent(
-            kind=data["event_type"], event_id=data["id"], business_key=data["business_key"],
-            amount_fen=int(data["amount_fen"]), merchant_id=data["mchid"],
-            provider_txn_id=data.get("transaction_id"),
-            occurred_at=datetime.fromisoformat(data["success_time"]), payload=data,
-        )
-
-    def _sign(self, message: str) -> str:
-        return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
 
 
 class CashOnDeliveryProvider:
@@ -177,9 +114,16 @@ class CashOnDeliveryProvider:
     async def close(self, out_trade_no: str) -> None:
         return None
 
+    async def query(self, out_trade_no: str) -> PaymentSnapshot | None:
+        return None
+
     async def refund(self, req: RefundCommand) -> RefundSnapshot:
         return RefundSnapshot(out_refund_no=req.out_refund_no, status="succeeded",
                               provider_refund_id=f"offline-{req.out_refund_no}")
+
+    async def query_refund(self, out_refund_no: str) -> RefundSnapshot:
+        return RefundSnapshot(out_refund_no=out_refund_no, status="succeeded",
+                              provider_refund_id=f"offline-{out_refund_no}")
 
     def parse_notification(self, headers: Mapping[str, str], raw: bytes) -> ProviderEvent:
         raise Unauthorized("notifications_not_supported", "Cash on delivery sends no notifications.")
@@ -205,6 +149,15 @@ class ProviderRegistry:
 
     def by_name(self, name: str) -> PaymentProvider | None:
         return self._by_name.get(name)
+
+    @contextmanager
+    def preserved(self) -> Iterator[None]:
+        """For tests that build a second app in one process: the first app's providers come back after."""
+        saved = dict(self._by_method), dict(self._by_name)
+        try:
+            yield
+        finally:
+            self._by_method, self._by_name = saved
 
 
 registry = ProviderRegistry()

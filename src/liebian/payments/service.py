@@ -7,8 +7,9 @@ Every state change is a guarded UPDATE on ``status``; every notification is stor
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -18,21 +19,43 @@ from liebian.events import PaymentSucceeded, RefundSucceeded
 from liebian.kit import outbox
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
-from liebian.kit.errors import Conflict, Invalid, NotFound, not_found
+from liebian.kit.errors import BadRequest, Conflict, Invalid, NotFound, not_found
 from liebian.kit.events import bus
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import CUSTOMER_PREPAYMENTS, cash
 from liebian.payments.providers import (
+    AlreadyPaid,
+    Capability,
     CreatePayment,
+    EventKind,
     PaymentIntent,
+    PaymentSnapshot,
     ProviderEvent,
     RefundCommand,
     RefundSnapshot,
     registry,
 )
 
+log = logging.getLogger(__name__)
+
 REFUND_TOPIC = "payments.refund"
 CLOSE_TOPIC = "payments.close"
+# A payment notification normally arrives within seconds; after this the reconciler asks instead.
+FIRST_CHECK_AFTER = timedelta(seconds=60)
+SWEEP_BATCH = 50
+
+EventHandler = Callable[[AsyncSession, ProviderEvent], Awaitable[None]]
+_event_handlers: dict[EventKind, EventHandler] = {}
+
+
+def register_event_handler(kind: EventKind, handler: EventHandler) -> None:
+    """Notifications other modules act on (transfer bills), dispatched after the inbox stored them."""
+    _event_handlers[kind] = handler
+
+
+def _recheck_delay(age: timedelta) -> timedelta:
+    """Every minute while a payment is fresh, then every five: WeChat's own retries thin out likewise."""
+    return FIRST_CHECK_AFTER if age < timedelta(minutes=10) else timedelta(minutes=5)
 
 
 def out_trade_no_for(order_no: str) -> str:
@@ -48,13 +71,15 @@ async def create_payment(
         out_trade_no=out_trade_no_for(order_no), amount_fen=amount_fen, description=description[:127],
         payer_openid=payer_openid, expires_at=expires_at, attach=str(shop_id),
     ))
+    now = clock.now()
+    next_check = now + FIRST_CHECK_AFTER if Capability.ASYNC_NOTIFY in provider.capabilities else None
     await session.execute(
         text("INSERT INTO payments (shop_id, order_id, out_trade_no, provider, amount_fen, status, description, "
-             "payer_openid, client_params, created_at, expires_at) VALUES (:shop, :order, :otn, :provider, "
-             ":amount, 'pending', :desc, :openid, CAST(:params AS jsonb), :now, :expires)"),
+             "payer_openid, client_params, created_at, expires_at, next_check_at) VALUES (:shop, :order, :otn, "
+             ":provider, :amount, 'pending', :desc, :openid, CAST(:params AS jsonb), :now, :expires, :next)"),
         {"shop": shop_id, "order": order_id, "otn": intent.out_trade_no, "provider": provider.name,
          "amount": amount_fen, "desc": description[:127], "openid": payer_openid,
-         "params": json.dumps(intent.client_params), "now": clock.now(), "expires": expires_at},
+         "params": json.dumps(intent.client_params), "now": now, "expires": expires_at, "next": next_check},
     )
     return intent
 
@@ -82,8 +107,18 @@ async def handle_notification(
     elif event.kind == "refund.succeeded":
         await _refund_outcome(session, event.business_key,
                               RefundSnapshot(event.business_key, "succeeded", event.provider_txn_id))
-    elif event.kind in ("refund.closed", "refund.abnormal"):
-        await _refund_outcome(session, event.business_key, RefundSnapshot(event.business_key, "failed"))
+    elif event.kind == "refund.closed":
+        await _refund_outcome(session, event.business_key,
+                              RefundSnapshot(event.business_key, "failed", error="CLOSED by WeChat Pay"))
+    elif event.kind == "refund.abnormal":
+        await _refund_outcome(session, event.business_key, RefundSnapshot(
+            event.business_key, "abnormal", event.provider_txn_id,
+            error="ABNORMAL: the payer's account cannot receive it"))
+    else:
+        handler = _event_handlers.get(event.kind)
+        if handler is None:
+            raise BadRequest("unsupported_notification", f"Notifications of kind {event.kind} are not handled.")
+        await handler(session, event)
     return True
 
 
@@ -112,7 +147,7 @@ async def mark_paid(
     it is recorded, and the order module refunds it.
     """
     row = (await session.execute(
-        text("UPDATE payments SET status = 'paid', paid_at = :at, provider_txn_id = :txn "
+        text("UPDATE payments SET status = 'paid', paid_at = :at, provider_txn_id = :txn, next_check_at = NULL "
              "WHERE id = :id AND status IN ('pending', 'closed') "
              "RETURNING shop_id, order_id, out_trade_no, provider, amount_fen"),
         {"at": paid_at, "txn": provider_txn_id, "id": payment_id},
@@ -203,23 +238,29 @@ async def carry_out_refund(session: AsyncSession, payload: dict[str, Any]) -> No
 
 
 async def _refund_outcome(session: AsyncSession, out_refund_no: str, snapshot: RefundSnapshot) -> None:
-    if snapshot.status == "processing":
+    if snapshot.status in ("processing", "abnormal"):
+        # An abnormal refund keeps its reservation: the money left the merchant and waits for the
+        # merchant to redirect it (WeChat's apply-abnormal-refund); we look again hourly.
+        later = FIRST_CHECK_AFTER if snapshot.status == "processing" else timedelta(hours=1)
         await session.execute(
-            text("UPDATE payment_refunds SET status = 'processing', provider_refund_id = :pid "
-                 "WHERE out_refund_no = :no AND status = 'pending'"),
-            {"pid": snapshot.provider_refund_id, "no": out_refund_no})
+            text("UPDATE payment_refunds SET status = 'processing', next_check_at = :next, last_error = :err, "
+                 "provider_refund_id = coalesce(:pid, provider_refund_id) "
+                 "WHERE out_refund_no = :no AND status IN ('pending', 'processing')"),
+            {"pid": snapshot.provider_refund_id, "no": out_refund_no, "err": snapshot.error,
+             "next": clock.now() + later})
         return
     if snapshot.status == "failed":
         failed = (await session.execute(
-            text("UPDATE payment_refunds SET status = 'failed' WHERE out_refund_no = :no "
-                 "AND status IN ('pending', 'processing') RETURNING payment_id, amount_fen"),
-            {"no": out_refund_no})).first()
+            text("UPDATE payment_refunds SET status = 'failed', last_error = :err, next_check_at = NULL "
+                 "WHERE out_refund_no = :no AND status IN ('pending', 'processing') RETURNING payment_id, amount_fen"),
+            {"no": out_refund_no, "err": snapshot.error})).first()
         if failed is not None:  # release the reservation so the refund can be tried again
             await session.execute(text("UPDATE payments SET refunded_fen = refunded_fen - :a WHERE id = :p"),
                                   {"a": failed.amount_fen, "p": failed.payment_id})
         return
     row = (await session.execute(
-        text("UPDATE payment_refunds r SET status = 'succeeded', succeeded_at = :now, provider_refund_id = :pid "
+        text("UPDATE payment_refunds r SET status = 'succeeded', succeeded_at = :now, next_check_at = NULL, "
+             "last_error = NULL, provider_refund_id = coalesce(:pid, r.provider_refund_id) "
              "FROM payments p WHERE r.out_refund_no = :no AND r.status IN ('pending', 'processing') "
              "AND p.id = r.payment_id RETURNING r.id, r.shop_id, r.order_id, r.amount_fen, r.refund_request_id, "
              "p.provider"),
@@ -235,15 +276,79 @@ async def _refund_outcome(session: AsyncSession, out_refund_no: str, snapshot: R
 
 
 async def close_at_provider(session: AsyncSession, payload: dict[str, Any]) -> None:
-    """Outbox handler: pending → closed here, then close the order at the provider (idempotent there)."""
+    """Outbox handler: pending → closed here, then at the provider; a payment that beat us is recorded.
+
+    A last query comes first (WeChat may have taken the money while its notification is still on the
+    way), and ORDERPAID on close means the same. Either way the payment is marked paid, and the order
+    module refunds the cancelled order. A failure rolls the whole handler back and the outbox retries.
+    """
     rows = (await session.execute(
-        text("UPDATE payments SET status = 'closed', closed_at = :now "
-             "WHERE shop_id = :s AND order_id = :o AND status = 'pending' RETURNING out_trade_no, provider"),
+        text("UPDATE payments SET status = 'closed', closed_at = :now, next_check_at = NULL "
+             "WHERE shop_id = :s AND order_id = :o AND status = 'pending' "
+             "RETURNING id, out_trade_no, provider, amount_fen"),
         {"now": clock.now(), "s": payload["shop_id"], "o": payload["order_id"]})).all()
     for row in rows:
         provider = registry.by_name(row.provider)
+        if provider is None or Capability.ONLINE not in provider.capabilities:
+            continue
+        snapshot = await provider.query(row.out_trade_no)
+        if snapshot is None or not snapshot.paid:
+            try:
+                await provider.close(row.out_trade_no)
+                continue
+            except AlreadyPaid:
+                snapshot = await provider.query(row.out_trade_no)
+        await _record_queried_payment(session, row.id, row.amount_fen, snapshot)
+
+
+async def _record_queried_payment(session: AsyncSession, payment_id: int, amount_fen: int,
+                                  snapshot: PaymentSnapshot | None) -> bool:
+    if snapshot is None or not snapshot.paid:
+        return False
+    if snapshot.amount_fen != amount_fen:
+        log.error("payment %s: provider reports %s fen paid, expected %s", payment_id, snapshot.amount_fen, amount_fen)
+        return False
+    return await mark_paid(session, payment_id=payment_id, provider_txn_id=snapshot.provider_txn_id,
+                           paid_at=snapshot.paid_at or clock.now())
+
+
+async def sweep_unconfirmed_payments(session: AsyncSession, now: datetime) -> int:
+    """The reconciler: ask the provider about pending payments whose notification has not come."""
+    rows = (await session.execute(
+        text("SELECT id, out_trade_no, provider, amount_fen, created_at FROM payments "
+             "WHERE status = 'pending' AND next_check_at <= :now ORDER BY next_check_at LIMIT :n "
+             "FOR UPDATE SKIP LOCKED"), {"now": now, "n": SWEEP_BATCH})).all()
+    for row in rows:
+        provider = registry.by_name(row.provider)
+        snapshot = None
         if provider is not None:
-            await provider.close(row.out_trade_no)
+            try:
+                snapshot = await provider.query(row.out_trade_no)
+            except Exception as exc:  # one unreachable answer must not stop the sweep
+                log.warning("payment %s: query failed (%s); will ask again", row.id, type(exc).__name__)
+        if not await _record_queried_payment(session, row.id, row.amount_fen, snapshot):
+            await session.execute(text("UPDATE payments SET next_check_at = :next WHERE id = :id"),
+                                  {"next": now + _recheck_delay(now - row.created_at), "id": row.id})
+    return len(rows)
+
+
+async def sweep_processing_refunds(session: AsyncSession, now: datetime) -> int:
+    """Refunds accepted but never confirmed by notification: ask the provider for the outcome."""
+    rows = (await session.execute(
+        text("SELECT r.id, r.out_refund_no, p.provider FROM payment_refunds r JOIN payments p ON p.id = r.payment_id "
+             "WHERE r.status = 'processing' AND r.next_check_at <= :now ORDER BY r.next_check_at LIMIT :n "
+             "FOR UPDATE OF r SKIP LOCKED"), {"now": now, "n": SWEEP_BATCH})).all()
+    for row in rows:
+        provider = registry.by_name(row.provider)
+        try:
+            if provider is None:
+                raise LookupError(row.provider)
+            snapshot = await provider.query_refund(row.out_refund_no)
+        except Exception as exc:
+            log.warning("refund %s: query failed (%s); will ask again", row.id, type(exc).__name__)
+            snapshot = RefundSnapshot(row.out_refund_no, "processing")
+        await _refund_outcome(session, row.out_refund_no, snapshot)
+    return len(rows)
 
 
 async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> tuple[int, str, str, int]:

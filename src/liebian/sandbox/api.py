@@ -5,13 +5,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
 
+from liebian.integrations.wechat.fake import FakeError
+from liebian.integrations.wechat.fake import pay as fake_pay
 from liebian.kit import jobs
 from liebian.kit.clock import clock
-from liebian.kit.errors import Conflict
+from liebian.kit.errors import Conflict, not_found
 from liebian.kit.web import DbSession, Signer, database
-from liebian.payments import service as payments
-from liebian.payments.providers import SandboxProvider, registry
 from liebian.shops import service as shops
 
 router = APIRouter(prefix="/api/v1/sandbox", tags=["sandbox"])
@@ -53,17 +54,25 @@ async def run_due(request: Request) -> dict[str, int]:
 
 @router.post("/wechat/payments/{out_trade_no}/succeed", status_code=204)
 async def succeed_payment(
-    out_trade_no: Annotated[str, Path(min_length=1, max_length=32)], session: DbSession
+    out_trade_no: Annotated[str, Path(min_length=1, max_length=32)], request: Request, session: DbSession
 ) -> Response:
-    """The payer completes the payment: a signed notification is delivered to the callback path."""
-    _, provider_name, status, amount = await payments.payment_by_out_trade_no(session, out_trade_no)
-    provider = registry.by_name(provider_name)
-    if not isinstance(provider, SandboxProvider):
-        raise Conflict("not_a_sandbox_payment", "Only sandbox online payments can be completed here.")
-    if status == "closed":
+    """The payer confirms in WeChat: the fake checks the order's paySign, takes the money and delivers
+    the signed, encrypted ``TRANSACTION.SUCCESS`` notification to our callback route."""
+    row = (await session.execute(
+        text("SELECT provider, status, client_params FROM payments WHERE out_trade_no = :o"), {"o": out_trade_no},
+    )).first()
+    if row is None:
+        raise not_found("payment")
+    if row.provider != "wechat":
+        raise Conflict("not_a_wechat_payment", "Only WeChat Pay payments are completed here.")
+    if row.status == "closed":
         raise Conflict("payment_closed", "This payment was closed (its order was cancelled).")
-    if status == "paid":
+    if row.status == "paid":
         return Response(status_code=204)
-    headers, raw = provider.notification("payment.succeeded", out_trade_no, amount)
-    await payments.handle_notification(session, provider.name, headers, raw)
+    fake = request.app.state.wechat.fake
+    try:
+        fake_pay.pay(fake, out_trade_no, dict(row.client_params))
+    except FakeError as exc:
+        raise Conflict(f"wechat_{exc.code.lower()}", f"WeChat Pay refused the payment: {exc.message}") from exc
+    await fake.deliver_due()
     return Response(status_code=204)

@@ -58,6 +58,7 @@ class Delivery:
     tamper: bool = False
     copies: int = 1
     done: bool = False
+    sending: bool = False
     outcomes: list[int] = field(default_factory=list)
 
 
@@ -202,20 +203,29 @@ class FakeWeChat:
                         headers=self.sign_headers(body) if exc.status < 500 else {})
 
     # --- notifications (wechat.md §2.6) ---
-    def notify(self, url: str, event_type: str, original_type: str, summary: str, resource: dict[str, Any]) -> str:
-        """Encrypt and queue a notification; it goes out on the next ``tick()`` (or later, per controls)."""
+    def envelope(self, event_type: str, original_type: str, summary: str, resource: dict[str, Any]) -> bytes:
+        """A notification body: the resource sealed with AES-256-GCM under the APIv3 key."""
         nonce = secrets.token_urlsafe(9)[:12]
         plaintext = json.dumps(resource, ensure_ascii=False)
-        event_id = "EV-" + uuid.uuid4().hex[:24]
-        envelope = {
-            "id": event_id, "create_time": rfc3339_at(self.now()), "resource_type": "encrypt-resource",
-            "event_type": event_type, "summary": summary,
+        return json.dumps({
+            "id": "EV-" + uuid.uuid4().hex[:24], "create_time": rfc3339_at(self.now()),
+            "resource_type": "encrypt-resource", "event_type": event_type, "summary": summary,
             "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
                          "ciphertext": crypto.aes_gcm_encrypt(self.credentials.apiv3_key, plaintext, nonce,
                                                               original_type),
                          "associated_data": original_type, "nonce": nonce},
-        }
-        body = json.dumps(envelope, ensure_ascii=False).encode()
+        }, ensure_ascii=False).encode()
+
+    def signed_notification(self, event_type: str, original_type: str, summary: str,
+                            resource: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+        """Headers and body of one delivery, signed now (for tests that post it themselves)."""
+        body = self.envelope(event_type, original_type, summary, resource)
+        return {**self.sign_headers(body), "Content-Type": "application/json"}, body
+
+    def notify(self, url: str, event_type: str, original_type: str, summary: str, resource: dict[str, Any]) -> str:
+        """Queue a notification; it goes out on the next ``tick()``/``deliver_due()`` (or later, per controls)."""
+        body = self.envelope(event_type, original_type, summary, resource)
+        event_id = str(json.loads(body)["id"])
         if self.controls.drop_callbacks:
             self.controls.drop_callbacks -= 1
             log.info("fake wechat: dropped notification %s", event_type)
@@ -233,9 +243,13 @@ class FakeWeChat:
 
     async def deliver_due(self) -> int:
         """Send every notification whose time has come; failed ones wait for their next retry."""
-        due = [d for d in self.deliveries if not d.done and d.next_at <= self.now()]
+        due = [d for d in self.deliveries if not (d.done or d.sending) and d.next_at <= self.now()]
         for delivery in due:
-            await self._attempt(delivery)
+            delivery.sending = True  # concurrent tickers must not send the same attempt twice
+            try:
+                await self._attempt(delivery)
+            finally:
+                delivery.sending = False
         return len(due)
 
     async def _attempt(self, delivery: Delivery) -> None:

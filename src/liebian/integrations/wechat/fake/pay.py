@@ -203,10 +203,12 @@ async def close(fake: FakeWeChat, req: VerifiedRequest, params: dict[str, str]) 
 
 # --- the payer ---------------------------------------------------------------------------------
 
-def pay(fake: FakeWeChat, out_trade_no: str, client_params: dict[str, Any] | None) -> Transaction:
+def pay(fake: FakeWeChat, out_trade_no: str, client_params: dict[str, Any] | None, *,
+        notify: bool = True) -> Transaction:
     """The payer confirms in WeChat: ``wx.requestPayment``'s paySign is checked with the merchant key.
 
-    Queues ``TRANSACTION.SUCCESS`` to the order's notify_url.
+    Queues ``TRANSACTION.SUCCESS`` to the order's notify_url (unless ``notify`` is False: a test that
+    delivers the notification itself).
     """
     txn = _find(fake, out_trade_no)
     if txn.state in ("SUCCESS", "REFUND"):
@@ -220,7 +222,8 @@ def pay(fake: FakeWeChat, out_trade_no: str, client_params: dict[str, Any] | Non
     txn.state, txn.success_at = "SUCCESS", fake.now()
     txn.transaction_id = "42" + dt.datetime.fromtimestamp(fake.now(), dt.UTC).strftime("%Y%m%d") + secrets.token_hex(
         8).upper()
-    fake.notify(txn.notify_url, "TRANSACTION.SUCCESS", "transaction", "支付成功", transaction_view(fake, txn))
+    if notify:
+        fake.notify(txn.notify_url, "TRANSACTION.SUCCESS", "transaction", "支付成功", transaction_view(fake, txn))
     return txn
 
 

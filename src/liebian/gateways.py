@@ -1,0 +1,99 @@
+"""WeChat wiring: the real clients, pointed at WeChat in live mode and at the embedded fake in sandbox.
+
+Sandbox and live differ only in base URLs and keys: the same ``PayClient`` signs, verifies and
+decrypts in both. In sandbox the fake gets fresh keys at start-up, is reached in-process over ASGI,
+and delivers its notifications to this app's own callback route, the way WeChat would over HTTPS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.types import ASGIApp
+
+from liebian.integrations.wechat import crypto
+from liebian.integrations.wechat.config import PayConfig, load_verifiers
+from liebian.integrations.wechat.fake import FakeWeChat
+from liebian.integrations.wechat.pay.client import PayClient
+from liebian.kit import jobs
+from liebian.kit.clock import clock
+from liebian.payments.providers import registry
+from liebian.payments.wechat import WeChatPayProvider
+from liebian.settings import ConfigurationError, Settings
+
+CALLBACK_PATH = "/api/v1/callbacks/wechat/pay"
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def clock_seconds() -> float:
+    return clock.now().timestamp()
+
+
+def notify_url(settings: Settings) -> str:
+    return settings.public_base_url.rstrip("/") + CALLBACK_PATH
+
+
+@dataclass
+class WeChatGateways:
+    """What the app holds on to: the clients to close at shutdown, and the fake in sandbox mode."""
+
+    fake: FakeWeChat | None = None
+    pay_client: PayClient | None = None
+    http_clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for client in self.http_clients:
+            await client.aclose()
+
+
+def live_pay_config(settings: Settings) -> PayConfig:
+    """Load and check the merchant's key files; a clear ``ConfigurationError`` names what is wrong."""
+    try:
+        assert settings.wechat_private_key_path is not None
+        key = crypto.load_private_key(settings.wechat_private_key_path.read_bytes())
+        verifiers = load_verifiers(settings.wechat_pay_public_key_id, settings.wechat_pay_public_key_path,
+                                   list(settings.wechat_platform_cert_paths))
+    except (OSError, ValueError, AssertionError) as exc:
+        raise ConfigurationError(f"WeChat Pay key files: {exc}") from exc
+    if not verifiers:
+        raise ConfigurationError("set LIEBIAN_WECHAT_PAY_PUBLIC_KEY_ID and LIEBIAN_WECHAT_PAY_PUBLIC_KEY_PATH "
+                                 "(or LIEBIAN_WECHAT_PLATFORM_CERT_PATHS) so WeChat Pay's signatures can be verified")
+    url = notify_url(settings)
+    if not url.startswith("https://"):
+        raise ConfigurationError("live mode needs an https LIEBIAN_PUBLIC_BASE_URL (WeChat posts callbacks there)")
+    try:
+        return PayConfig(
+            mchid=settings.wechat_mchid or "", appid=settings.wechat_appid or "",
+            merchant_serial=settings.wechat_cert_serial or "", merchant_key=key,
+            apiv3_key=settings.wechat_apiv3_key or "", verifiers=verifiers,
+            wechatpay_serial=settings.wechat_pay_public_key_id or next(iter(verifiers)),
+            notify_url=url, base_url=settings.wechat_pay_base_url.rstrip("/"),
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"WeChat Pay configuration: {exc}") from exc
+
+
+def install(settings: Settings, app: ASGIApp) -> WeChatGateways:
+    if settings.sandbox:
+        return _install_sandbox(settings, app)
+    http = httpx.AsyncClient(timeout=TIMEOUT)
+    client = PayClient(live_pay_config(settings), http)
+    registry.install("wechat", WeChatPayProvider(client))
+    return WeChatGateways(pay_client=client, http_clients=[http])
+
+
+def _install_sandbox(settings: Settings, app: ASGIApp) -> WeChatGateways:
+    to_app = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=TIMEOUT)
+    fake = FakeWeChat(now=clock_seconds, notify_http=to_app)
+    to_fake = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app), timeout=TIMEOUT)
+    config = fake.credentials.pay_config(notify_url=notify_url(settings), base_url=settings.wechat_pay_base_url)
+    client = PayClient(config, to_fake, now=clock_seconds)
+    registry.install("wechat", WeChatPayProvider(client))
+
+    async def tick_fake(*_: Any) -> int:
+        return await fake.tick()
+
+    jobs.register_sweeper("sandbox.wechat_fake", tick_fake)
+    return WeChatGateways(fake=fake, pay_client=client, http_clients=[to_app, to_fake])
