@@ -208,7 +208,8 @@ class ShopHarness:
         transport: Any = self.client._transport
         return transport.app.state.wechat.fake  # type: ignore[no-any-return]
 
-    def paid_notification(self, order: dict[str, Any], *, amount_fen: int | None = None) -> tuple[dict[str, str], bytes]:
+    def paid_notification(self, order: dict[str, Any], *,
+                          amount_fen: int | None = None) -> tuple[dict[str, str], bytes]:
         """The buyer pays at the fake WeChat; the signed, encrypted notification is handed to the test to post."""
         otn = order["payment"]["out_trade_no"]
         txn = fake_pay.pay(self.fake, otn, order["payment"]["params"], notify=False)
