@@ -1,4 +1,4 @@
-"""``liebian``: serve, worker, migrate, demo, check."""
+"""``liebian``: serve, worker, migrate, demo, check, fake-wechat."""
 
 from __future__ import annotations
 
@@ -114,6 +114,11 @@ def serve(
         _exit_cleanly_on_signals()
         os.environ["LIEBIAN_DATABASE_URL"] = url
         os.environ["LIEBIAN_SECRET_KEY"] = settings.resolved_secret_key()
+        if "LIEBIAN_PUBLIC_BASE_URL" not in os.environ:  # where the (fake) WeChat posts its notifications
+            local = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104 (comparing, not binding)
+            os.environ["LIEBIAN_PUBLIC_BASE_URL"] = f"http://{local}:{port}"
+        if workers > 1 and settings.sandbox and not settings.sandbox_wechat_url:
+            _start_shared_fake_wechat(settings, url)
         get_settings.cache_clear()
         if workers == 1:
             from liebian.app import create_app
@@ -123,6 +128,49 @@ def serve(
         else:
             uvicorn.run("liebian.app:create_app_from_env", factory=True, host=host, port=port,
                         workers=workers, log_level="info")
+
+
+def _start_shared_fake_wechat(settings: Settings, database_url: str) -> None:
+    """Several processes must see one fake WeChat: serve it from this parent process, fresh keys each start."""
+    from liebian.gateways import sandbox_credentials_path
+    from liebian.integrations.wechat.fake import SandboxCredentials
+    from liebian.sandbox import fake_server
+
+    credentials = SandboxCredentials.generate()
+    credentials.save(sandbox_credentials_path(settings))
+    fake_url, _ = fake_server.start_in_thread(credentials, database_url)
+    os.environ["LIEBIAN_SANDBOX_WECHAT_URL"] = fake_url
+    console.print(f"fake WeChat (shared by the workers) on {fake_url}")
+
+
+@app.command("fake-wechat")
+def fake_wechat(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+) -> None:
+    """Run the embedded fake WeChat on its own, for sandbox processes started separately.
+
+    Writes fresh keys to {home}/sandbox/wechat-credentials.json; start serve and workers with
+    LIEBIAN_SANDBOX_WECHAT_URL=http://HOST:PORT so they all use it.
+    """
+    import uvicorn
+
+    from liebian.gateways import sandbox_credentials_path
+    from liebian.integrations.wechat.fake import SandboxCredentials
+    from liebian.sandbox import fake_server
+
+    settings = _settings()
+    if not settings.sandbox:
+        console.print("[red]the fake WeChat is for sandbox mode only[/red]")
+        raise typer.Exit(2)
+    with database_url(settings) as url:
+        _migrate(url)
+        credentials = SandboxCredentials.generate()
+        credentials.save(sandbox_credentials_path(settings))
+        application, _ = fake_server.build(credentials, url)
+        console.print(f"fake WeChat on http://{host}:{port}; export LIEBIAN_SANDBOX_WECHAT_URL=http://{host}:{port}")
+        _exit_cleanly_on_signals()
+        uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="info")).run()
 
 
 def _exit_cleanly_on_signals() -> None:
@@ -149,11 +197,12 @@ def worker() -> None:
 
 
 async def _run_worker(url: str, settings: Settings) -> None:
-    from liebian import wiring
+    from liebian import gateways, wiring
     from liebian.kit.db import Database, make_engine
     from liebian.kit.jobs import Worker
 
     wiring.install(settings)
+    wechat = gateways.install(settings, None)
     db = Database(make_engine(url, pool_size=4, max_overflow=4))
     job_worker = Worker(db, settings.worker_poll_seconds)
     loop = asyncio.get_running_loop()
@@ -163,6 +212,7 @@ async def _run_worker(url: str, settings: Settings) -> None:
     try:
         await job_worker.run()
     finally:
+        await wechat.aclose()
         await db.dispose()
 
 

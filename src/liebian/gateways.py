@@ -8,14 +8,16 @@ and delivers its notifications to this app's own callback route, the way WeChat 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 from starlette.types import ASGIApp
 
 from liebian.integrations.wechat import crypto
 from liebian.integrations.wechat.config import PayConfig, load_verifiers
-from liebian.integrations.wechat.fake import FakeWeChat
+from liebian.integrations.wechat.fake import FakeError, FakeWeChat, SandboxCredentials
+from liebian.integrations.wechat.fake import pay as fake_pay
 from liebian.integrations.wechat.pay.client import PayClient
 from liebian.kit import jobs
 from liebian.kit.clock import clock
@@ -35,11 +37,54 @@ def notify_url(settings: Settings) -> str:
     return settings.public_base_url.rstrip("/") + CALLBACK_PATH
 
 
+def sandbox_credentials_path(settings: Settings) -> Path:
+    return settings.home / "sandbox" / "wechat-credentials.json"
+
+
+class FakeControl(Protocol):
+    """What the sandbox asks of the fake: the payer pays; time passes (retries, refunds, expiries)."""
+
+    async def pay(self, out_trade_no: str, client_params: dict[str, Any]) -> None: ...
+    async def tick(self) -> int: ...
+
+
+class InProcessFake:
+    def __init__(self, fake: FakeWeChat) -> None:
+        self.fake = fake
+
+    async def pay(self, out_trade_no: str, client_params: dict[str, Any]) -> None:
+        fake_pay.pay(self.fake, out_trade_no, client_params)
+        await self.fake.deliver_due()
+
+    async def tick(self) -> int:
+        return await self.fake.tick()
+
+
+class RemoteFake:
+    """The fake running as its own server (``liebian fake-wechat``; ``serve --workers N`` starts one)."""
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
+        self._http, self._base = http, base_url.rstrip("/")
+
+    async def pay(self, out_trade_no: str, client_params: dict[str, Any]) -> None:
+        r = await self._http.post(f"{self._base}/_fake/payments/{out_trade_no}/pay",
+                                  json={"client_params": client_params})
+        if r.status_code != 200:
+            body = r.json()
+            raise FakeError(r.status_code, str(body.get("code")), str(body.get("message")))
+
+    async def tick(self) -> int:
+        r = await self._http.post(f"{self._base}/_fake/tick")
+        r.raise_for_status()
+        return int(r.json()["delivered"])
+
+
 @dataclass
 class WeChatGateways:
     """What the app holds on to: the clients to close at shutdown, and the fake in sandbox mode."""
 
-    fake: FakeWeChat | None = None
+    fake: FakeWeChat | None = None  # in-process only
+    control: FakeControl | None = None
     pay_client: PayClient | None = None
     http_clients: list[httpx.AsyncClient] = field(default_factory=list)
 
@@ -75,25 +120,49 @@ def live_pay_config(settings: Settings) -> PayConfig:
         raise ConfigurationError(f"WeChat Pay configuration: {exc}") from exc
 
 
-def install(settings: Settings, app: ASGIApp) -> WeChatGateways:
-    if settings.sandbox:
-        return _install_sandbox(settings, app)
-    http = httpx.AsyncClient(timeout=TIMEOUT)
-    client = PayClient(live_pay_config(settings), http)
-    registry.install("wechat", WeChatPayProvider(client))
-    return WeChatGateways(pay_client=client, http_clients=[http])
+def install(settings: Settings, app: ASGIApp | None) -> WeChatGateways:
+    """Live: WeChat itself. Sandbox: the fake at ``LIEBIAN_SANDBOX_WECHAT_URL`` if set (shared by several
+    processes), else one inside this process that posts its notifications to ``app`` (or over HTTP)."""
+    if not settings.sandbox:
+        http = httpx.AsyncClient(timeout=TIMEOUT)
+        client = PayClient(live_pay_config(settings), http)
+        registry.install("wechat", WeChatPayProvider(client))
+        return WeChatGateways(pay_client=client, http_clients=[http])
+    if settings.sandbox_wechat_url:
+        return _install_remote_sandbox(settings, settings.sandbox_wechat_url)
+    return _install_sandbox(settings, app)
 
 
-def _install_sandbox(settings: Settings, app: ASGIApp) -> WeChatGateways:
-    to_app = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=TIMEOUT)
+def _install_sandbox(settings: Settings, app: ASGIApp | None) -> WeChatGateways:
+    transport = httpx.ASGITransport(app=app) if app is not None else None
+    to_app = httpx.AsyncClient(transport=transport, timeout=TIMEOUT)
     fake = FakeWeChat(now=clock_seconds, notify_http=to_app)
     to_fake = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app), timeout=TIMEOUT)
     config = fake.credentials.pay_config(notify_url=notify_url(settings), base_url=settings.wechat_pay_base_url)
     client = PayClient(config, to_fake, now=clock_seconds)
     registry.install("wechat", WeChatPayProvider(client))
+    control = InProcessFake(fake)
+    _register_tick(control)
+    return WeChatGateways(fake=fake, control=control, pay_client=client, http_clients=[to_app, to_fake])
 
+
+def _install_remote_sandbox(settings: Settings, url: str) -> WeChatGateways:
+    path = sandbox_credentials_path(settings)
+    try:
+        credentials = SandboxCredentials.load(path)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigurationError(f"LIEBIAN_SANDBOX_WECHAT_URL is set but {path} is unreadable: {exc}") from exc
+    http = httpx.AsyncClient(timeout=TIMEOUT)
+    config = credentials.pay_config(notify_url=notify_url(settings), base_url=url.rstrip("/"))
+    client = PayClient(config, http, now=clock_seconds)
+    registry.install("wechat", WeChatPayProvider(client))
+    control = RemoteFake(http, url)
+    _register_tick(control)
+    return WeChatGateways(control=control, pay_client=client, http_clients=[http])
+
+
+def _register_tick(control: FakeControl) -> None:
     async def tick_fake(*_: Any) -> int:
-        return await fake.tick()
+        return await control.tick()
 
     jobs.register_sweeper("sandbox.wechat_fake", tick_fake)
-    return WeChatGateways(fake=fake, pay_client=client, http_clients=[to_app, to_fake])

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     wechat_pay_public_key_path: Path | None = None
     # Legacy platform certificates, accepted alongside the public key during a migration.
     wechat_platform_cert_paths: list[Path] = Field(default_factory=list)
+    # Sandbox only: a fake WeChat shared by several processes (``liebian fake-wechat``); its keys are read
+    # from ``{home}/sandbox/wechat-credentials.json``. Unset: each process embeds its own.
+    sandbox_wechat_url: str | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_pay_base_url: str = "https://api.mch.weixin.qq.com"
 

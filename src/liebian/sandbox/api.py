@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from liebian.integrations.wechat.fake import FakeError
-from liebian.integrations.wechat.fake import pay as fake_pay
 from liebian.kit import jobs
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, not_found
@@ -69,10 +68,8 @@ async def succeed_payment(
         raise Conflict("payment_closed", "This payment was closed (its order was cancelled).")
     if row.status == "paid":
         return Response(status_code=204)
-    fake = request.app.state.wechat.fake
     try:
-        fake_pay.pay(fake, out_trade_no, dict(row.client_params))
+        await request.app.state.wechat.control.pay(out_trade_no, dict(row.client_params))
     except FakeError as exc:
         raise Conflict(f"wechat_{exc.code.lower()}", f"WeChat Pay refused the payment: {exc.message}") from exc
-    await fake.deliver_due()
     return Response(status_code=204)
