@@ -1,17 +1,23 @@
 """Where a mini-program login code becomes an openid: the seam for WeChat's ``jscode2session``.
 
-Sandbox mode answers ``sandbox:<name>`` with a stable openid for ``<name>``; live mode calls WeChat.
+``MiniProgramIdentity`` runs the real client in both modes. In sandbox mode a ``sandbox:<name>`` code
+is first swapped for a genuine one-time code that the embedded fake issues for ``<name>``'s stable
+openid, so even the sandbox login picker goes through ``jscode2session``. ``session_key`` is dropped
+here: nothing in Liebian decrypts open data yet, and a key we do not keep cannot leak.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
+from liebian.integrations.wechat.errors import InvalidArgument, WeChatApiError, WeChatUnavailable
+from liebian.integrations.wechat.miniprogram import InvalidCode, MiniProgramClient, RateLimited
+from liebian.kit.errors import BadGateway, TooManyRequests, Unauthorized
 
-from liebian.kit.errors import BadGateway, Unauthorized
+SANDBOX_PREFIX = "sandbox:"
 
 
 @dataclass(frozen=True)
@@ -25,43 +31,52 @@ class IdentityProvider(Protocol):
     async def code2session(self, code: str) -> WeChatIdentity: ...
 
 
+def sandbox_openid(name: str) -> str:
+    """The stable openid of sandbox customer ``name`` (the same across restarts and shops)."""
+    return "sbx_" + hashlib.sha256(name.encode()).hexdigest()[:24]
+
+
+def sandbox_name(code: str) -> str:
+    prefix, _, name = code.partition(":")
+    if prefix != "sandbox" or not name or len(name) > 32 or not name.isprintable():
+        raise Unauthorized(
+            "invalid_login_code", "In sandbox mode the login code is 'sandbox:<name>' (1-32 characters)."
+        )
+    return name
+
+
 class SandboxIdentity:
-    """``sandbox:<name>`` always logs in the same customer ``<name>`` (the sandbox login picker)."""
+    """``sandbox:<name>`` always logs in the same customer ``<name>``, without any WeChat round trip."""
 
     async def code2session(self, code: str) -> WeChatIdentity:
-        prefix, _, name = code.partition(":")
-        if prefix != "sandbox" or not name or len(name) > 32 or not name.isprintable():
-            raise Unauthorized(
-                "invalid_login_code", "In sandbox mode the login code is 'sandbox:<name>' (1-32 characters)."
-            )
-        digest = hashlib.sha256(name.encode()).hexdigest()[:24]
-        return WeChatIdentity(openid=f"sbx_{digest}", unionid=None, nickname=name)
+        name = sandbox_name(code)
+        return WeChatIdentity(openid=sandbox_openid(name), unionid=None, nickname=name)
 
 
-class WeChatCode2Session:
-    """Live login: ``GET /sns/jscode2session``; the openid is never taken from the client."""
+class MiniProgramIdentity:
+    """Login through ``jscode2session``; the openid is never taken from the client.
 
-    def __init__(self, base_url: str, appid: str, secret: str, client: httpx.AsyncClient | None = None) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._appid = appid
-        self._secret = secret
-        self._client = client or httpx.AsyncClient(timeout=5.0)
+    ``sandbox_codes`` (sandbox mode only) turns an openid into a fresh one-time login code at the fake.
+    """
+
+    def __init__(self, client: MiniProgramClient,
+                 sandbox_codes: Callable[[str], Awaitable[str]] | None = None) -> None:
+        self._client = client
+        self._sandbox_codes = sandbox_codes
 
     async def code2session(self, code: str) -> WeChatIdentity:
+        nickname = None
+        if self._sandbox_codes is not None and code.startswith(SANDBOX_PREFIX):
+            nickname = sandbox_name(code)
+            code = await self._sandbox_codes(sandbox_openid(nickname))
         try:
-            response = await self._client.get(
-                f"{self._base_url}/sns/jscode2session",
-                params={"appid": self._appid, "secret": self._secret, "js_code": code,
-                        "grant_type": "authorization_code"},
-            )
-            data = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+            session = await self._client.code2session(code)
+        except (InvalidCode, InvalidArgument) as exc:
+            raise Unauthorized("invalid_login_code", "The login code is invalid, expired or already used.") from exc
+        except RateLimited as exc:
+            raise TooManyRequests("login_rate_limited", "Too many logins; wait a minute.") from exc
+        except WeChatUnavailable as exc:
             raise BadGateway("wechat_unavailable", "WeChat login is unavailable; try again.") from exc
-        errcode = data.get("errcode", 0)
-        if errcode in (40029, 40163):
-            raise Unauthorized("invalid_login_code", "The login code is invalid or already used.")
-        if errcode == 45011:
-            raise Unauthorized("login_rate_limited", "Too many logins; wait a minute.")
-        if errcode or "openid" not in data:
-            raise BadGateway("wechat_login_failed", f"WeChat refused the login (errcode {errcode}).")
-        return WeChatIdentity(openid=data["openid"], unionid=data.get("unionid"))
+        except WeChatApiError as exc:
+            raise BadGateway("wechat_login_failed", f"WeChat refused the login (errcode {exc.errcode}).") from exc
+        return WeChatIdentity(openid=session.openid, unionid=session.unionid, nickname=nickname)
