@@ -7,7 +7,8 @@ from liebian.kit.db import Base
 from liebian.ledger import models as ledger_models
 from liebian.orders import models as orders_models
 from liebian.payments import models as payments_models
+from liebian.payouts import models as payouts_models
 from liebian.shops import models as shops_models
 
 __all__ = ["Base", "catalog_models", "customers_models", "kit_models", "ledger_models", "orders_models",
-           "payments_models", "shops_models"]
+           "payments_models", "payouts_models", "shops_models"]

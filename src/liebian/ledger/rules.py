@@ -6,11 +6,18 @@ from collections.abc import Sequence
 
 CUSTOMER_PREPAYMENTS = "customer_prepayments"  # liability: paid by customers, not yet earned
 REVENUE = "revenue"
+COMMISSION_EXPENSE = "commission_expense"  # what the shop spends on promoters' commissions
+TRANSFERS_IN_FLIGHT = "transfers_in_flight"  # withdrawals sent to the provider, outcome not yet final
 
 
 def cash(provider: str) -> str:
     """Money held at a payment provider (WeChat Pay, cash collected by couriers, ...)."""
     return f"cash:{provider}"
+
+
+def payable_to_customer(customer_id: int) -> str:
+    """Liability: what the shop owes a customer (credited by commissions, debited by withdrawals)."""
+    return f"payable:customer:{customer_id}"
 
 
 class UnbalancedError(ValueError):
