@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from liebian import __version__, gateways, wiring
 from liebian.catalog import api as catalog_api
 from liebian.customers import api as customers_api
-from liebian.customers.identity import SandboxIdentity, WeChatCode2Session
 from liebian.kit.auth import TokenSigner
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, make_engine
@@ -116,15 +115,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.db = database
     app.state.settings = settings
     app.state.signer = TokenSigner(settings.resolved_secret_key(), settings.access_token_minutes)
-    app.state.identity = (
-        SandboxIdentity() if settings.sandbox else
-        WeChatCode2Session(settings.wechat_api_base_url, settings.wechat_appid or "", settings.wechat_app_secret or "")
-    )
     _install_error_handlers(app)
     for router in (shops_api.console, customers_api.router, catalog_api.router, catalog_api.console,
                    orders_api.router, orders_api.console, payments_api.callbacks):
         app.include_router(router)
     app.state.wechat = gateways.install(settings, app)
+    app.state.identity = app.state.wechat.identity
     if settings.sandbox:
         app.include_router(sandbox_api.router)
         if app.state.wechat.fake is not None:

@@ -9,12 +9,14 @@ from liebian.kit.checks import Violation
 from liebian.ledger import service as ledger
 from liebian.orders import queries as orders
 from liebian.payments import service as payments
+from liebian.payouts import service as payouts
 
 CHECKS = (
     ("ledger sums to zero, every transaction balanced", ledger.invariant_violations),
     ("no negative stock", catalog.stock_violations),
     ("every paid payment has its ledger entries", payments.ledger_violations),
     ("paid orders have payments, refunds within orders", orders.consistency_violations),
+    ("transfer bills match the ledger; no negative customer balance", payouts.ledger_violations),
 )
 
 

@@ -14,15 +14,20 @@ from typing import Any, Protocol
 import httpx
 from starlette.types import ASGIApp
 
+from liebian.customers.identity import IdentityProvider, MiniProgramIdentity
 from liebian.integrations.wechat import crypto
-from liebian.integrations.wechat.config import PayConfig, load_verifiers
+from liebian.integrations.wechat.config import MiniProgramConfig, PayConfig, load_verifiers
 from liebian.integrations.wechat.fake import FakeError, FakeWeChat, SandboxCredentials
+from liebian.integrations.wechat.fake import openapi as fake_openapi
 from liebian.integrations.wechat.fake import pay as fake_pay
+from liebian.integrations.wechat.miniprogram import MiniProgramClient
 from liebian.integrations.wechat.pay.client import PayClient
 from liebian.kit import jobs
 from liebian.kit.clock import clock
 from liebian.payments.providers import registry
 from liebian.payments.wechat import WeChatPayProvider
+from liebian.payouts.gateway import registry as transfer_gateways
+from liebian.payouts.wechat import WeChatTransferGateway
 from liebian.settings import ConfigurationError, Settings
 
 CALLBACK_PATH = "/api/v1/callbacks/wechat/pay"
@@ -46,6 +51,7 @@ class FakeControl(Protocol):
 
     async def pay(self, out_trade_no: str, client_params: dict[str, Any]) -> None: ...
     async def tick(self) -> int: ...
+    async def login_code(self, openid: str) -> str: ...
 
 
 class InProcessFake:
@@ -58,6 +64,9 @@ class InProcessFake:
 
     async def tick(self) -> int:
         return await self.fake.tick()
+
+    async def login_code(self, openid: str) -> str:
+        return fake_openapi.issue_login_code(self.fake, openid)
 
 
 class RemoteFake:
@@ -78,6 +87,11 @@ class RemoteFake:
         r.raise_for_status()
         return int(r.json()["delivered"])
 
+    async def login_code(self, openid: str) -> str:
+        r = await self._http.post(f"{self._base}/_fake/openapi/login-codes", json={"openid": openid})
+        r.raise_for_status()
+        return str(r.json()["code"])
+
 
 @dataclass
 class WeChatGateways:
@@ -86,6 +100,8 @@ class WeChatGateways:
     fake: FakeWeChat | None = None  # in-process only
     control: FakeControl | None = None
     pay_client: PayClient | None = None
+    mini_program: MiniProgramClient | None = None
+    identity: IdentityProvider | None = None
     http_clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -126,8 +142,12 @@ def install(settings: Settings, app: ASGIApp | None) -> WeChatGateways:
     if not settings.sandbox:
         http = httpx.AsyncClient(timeout=TIMEOUT)
         client = PayClient(live_pay_config(settings), http)
-        registry.install("wechat", WeChatPayProvider(client))
-        return WeChatGateways(pay_client=client, http_clients=[http])
+        _install_pay(client)
+        mini = MiniProgramClient(MiniProgramConfig(
+            appid=settings.wechat_appid or "", secret=settings.wechat_app_secret or "",
+            base_url=settings.wechat_api_base_url.rstrip("/")), http)
+        return WeChatGateways(pay_client=client, mini_program=mini, identity=MiniProgramIdentity(mini),
+                              http_clients=[http])
     if settings.sandbox_wechat_url:
         return _install_remote_sandbox(settings, settings.sandbox_wechat_url)
     return _install_sandbox(settings, app)
@@ -140,10 +160,14 @@ def _install_sandbox(settings: Settings, app: ASGIApp | None) -> WeChatGateways:
     to_fake = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app), timeout=TIMEOUT)
     config = fake.credentials.pay_config(notify_url=notify_url(settings), base_url=settings.wechat_pay_base_url)
     client = PayClient(config, to_fake, now=clock_seconds)
-    registry.install("wechat", WeChatPayProvider(client))
+    _install_pay(client)
     control = InProcessFake(fake)
     _register_tick(control)
-    return WeChatGateways(fake=fake, control=control, pay_client=client, http_clients=[to_app, to_fake])
+    mini = MiniProgramClient(fake.credentials.mini_program_config(settings.wechat_api_base_url), to_fake,
+                             now=clock_seconds)
+    return WeChatGateways(fake=fake, control=control, pay_client=client, mini_program=mini,
+                          identity=MiniProgramIdentity(mini, sandbox_codes=control.login_code),
+                          http_clients=[to_app, to_fake])
 
 
 def _install_remote_sandbox(settings: Settings, url: str) -> WeChatGateways:
@@ -155,10 +179,18 @@ def _install_remote_sandbox(settings: Settings, url: str) -> WeChatGateways:
     http = httpx.AsyncClient(timeout=TIMEOUT)
     config = credentials.pay_config(notify_url=notify_url(settings), base_url=url.rstrip("/"))
     client = PayClient(config, http, now=clock_seconds)
-    registry.install("wechat", WeChatPayProvider(client))
+    _install_pay(client)
     control = RemoteFake(http, url)
     _register_tick(control)
-    return WeChatGateways(control=control, pay_client=client, http_clients=[http])
+    mini = MiniProgramClient(credentials.mini_program_config(url.rstrip("/")), http, now=clock_seconds)
+    return WeChatGateways(control=control, pay_client=client, mini_program=mini,
+                          identity=MiniProgramIdentity(mini, sandbox_codes=control.login_code), http_clients=[http])
+
+
+def _install_pay(client: PayClient) -> None:
+    """Payments and refunds, and withdrawals to WeChat balance, through the same signed client."""
+    registry.install("wechat", WeChatPayProvider(client))
+    transfer_gateways.install(WeChatTransferGateway(client))
 
 
 def _register_tick(control: FakeControl) -> None:

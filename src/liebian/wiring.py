@@ -9,6 +9,7 @@ from liebian.kit.events import bus
 from liebian.orders import lifecycle, refunds
 from liebian.payments import service as payments
 from liebian.payments.providers import CashOnDeliveryProvider, registry
+from liebian.payouts import service as payouts
 from liebian.settings import Settings
 
 
@@ -28,5 +29,9 @@ def install(settings: Settings) -> None:
 
     outbox.register(payments.REFUND_TOPIC, payments.carry_out_refund)
     outbox.register(payments.CLOSE_TOPIC, payments.close_at_provider)
+    outbox.register(payouts.TRANSFER_TOPIC, payouts.carry_out_transfer)
+    outbox.register(payouts.CANCEL_TOPIC, payouts.carry_out_cancel)
+    jobs.register_sweeper("payouts.reconcile", payouts.sweep_transfers)
+    payments.register_event_handler("transfer.finished", payouts.on_transfer_event)
 
     registry.install("cod", CashOnDeliveryProvider())

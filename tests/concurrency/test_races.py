@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from liebian.checks import run as run_checks
+from liebian.integrations.wechat.fake import pay as fake_pay
 from liebian.kit import jobs
 from liebian.ledger import service as ledger
-from liebian.integrations.wechat.fake import pay as fake_pay
 from tests.conftest import ADDRESS, ShopHarness
 
 pytestmark = pytest.mark.concurrency
@@ -80,7 +79,7 @@ async def test_distinct_notifications_for_one_payment_race_and_post_once(shop: S
     sku = await shop.sku(price_fen=500, stock=5)
     buyer = await shop.login("buyer")
     order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}])
-    headers, raw = shop.paid_notification(order)
+    shop.paid_notification(order)  # the buyer pays; the notifications below are delivered by hand
     txn = fake_pay.state(shop.fake).transactions[order["payment"]["out_trade_no"]]
     resource = fake_pay.transaction_view(shop.fake, txn)
     deliveries = [shop.fake.signed_notification("TRANSACTION.SUCCESS", "transaction", "支付成功", resource)
