@@ -201,3 +201,18 @@ async def test_receiver_rules(fake: FakeWeChat, pay_client: PayClient) -> None:
     body["name"] = "bm90LWVuY3J5cHRlZA=="
     with pytest.raises(WeChatPayError, match="解密失败"):
         await pay_client.request("POST", "/v3/profitsharing/receivers/add", body=body)
+
+
+async def test_money_split_to_promoters_cannot_be_refunded(fake: FakeWeChat, pay_client: PayClient,
+                                                           manual_clock: ManualClock) -> None:
+    """Personal splits cannot be clawed back, so a refund may not reach into them (wechat.md §2.10 item 7):
+    the reason Liebian splits only after the after-sales window."""
+    txn_id = await paid(fake, pay_client, manual_clock)
+    otn = next(t.out_trade_no for t in fake_pay.state(fake).transactions.values() if t.transaction_id == txn_id)
+    await register(pay_client, L1)
+    await ps.create_order(pay_client, order(txn_id, (L1, 3000)))
+    with pytest.raises(WeChatPayError) as refused:
+        await tx.refund(pay_client, tx.RefundOrder(otn, otn + "R1", 7001, 10_000))
+    assert refused.value.code == "NOT_ENOUGH"
+    accepted = await tx.refund(pay_client, tx.RefundOrder(otn, otn + "R1", 7000, 10_000))
+    assert accepted["status"] == "PROCESSING"

@@ -272,7 +272,7 @@ async def create_refund(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str
         raise FakeError(400, "INVALID_REQUEST", "部分退款次数超过上限 (50)")
     if txn.refunds and now - books.refunds[txn.refunds[-1]].created_at < REFUND_SPACING_SECONDS:
         raise FakeError(429, "FREQUENCY_LIMITED", "同一订单退款间隔须大于1分钟")
-    if refund_fen > txn.total - txn.refunded(books.refunds):
+    if refund_fen > _refundable(fake, txn):
         raise FakeError(400, "NOT_ENOUGH", "申请退款金额超过订单可退金额")
     refund = Refund(out_refund_no=str(out_refund_no), refund_id="50" + secrets.token_hex(12),
                     out_trade_no=txn.out_trade_no, transaction_id=txn.transaction_id or "", refund=refund_fen,
@@ -282,6 +282,16 @@ async def create_refund(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str
     txn.refunds.append(refund.out_refund_no)
     txn.state = "REFUND"
     return 200, refund_view(fake, refund)
+
+
+def _refundable(fake: FakeWeChat, txn: Transaction) -> int:
+    """What is left to refund; money already split to receivers is gone (wechat.md §2.10 item 7)."""
+    left = txn.total - txn.refunded(state(fake).refunds)
+    if txn.profit_sharing and txn.transaction_id:
+        from liebian.integrations.wechat.fake import profitsharing  # it builds on this module
+
+        left -= profitsharing.shared_to_others(fake, txn.transaction_id)
+    return left
 
 
 def _by_transaction_id(fake: FakeWeChat, transaction_id: str) -> Transaction:

@@ -161,6 +161,11 @@ def unsplit(fake: FakeWeChat, txn: pay.Transaction) -> int:
     return max(0, txn.total - refunded - _shared_to_others(books, txn.transaction_id or ""))
 
 
+def shared_to_others(fake: FakeWeChat, transaction_id: str) -> int:
+    """Fen split away to receivers (not refundable by the merchant any more)."""
+    return _shared_to_others(state(fake), transaction_id)
+
+
 # --- receivers ---------------------------------------------------------------------------------------
 
 async def add_receiver(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]) -> tuple[int, dict[str, Any]]:
