@@ -276,3 +276,26 @@ async def test_logs_carry_no_openid_key_or_authorization(shop: ShopHarness, capl
         order["payment"]["params"]["paySign"],
     ):
         assert secret not in text
+
+
+async def test_the_fakes_controls_are_reachable_over_http_in_sandbox_mode(shop: ShopHarness) -> None:
+    """What a tester with curl has: the fake mounted at /api/v1/sandbox/wechat/fake."""
+    fake_api = "/api/v1/sandbox/wechat/fake/_fake"
+    buyer, order = await placed(shop)
+    r = await shop.client.post(f"{fake_api}/callbacks", json={"drop": 1})
+    assert r.status_code == 200 and r.json()["drop"] == 1
+    await shop.pay(order)
+    assert (await shop.order(buyer, order["order_no"]))["status"] == "pending_payment"  # the callback was lost
+    r = await shop.client.post(f"{fake_api}/callbacks/probe", json={"url": "http://test" + CALLBACK})
+    assert r.json() == {"answered": 401}
+    r = await shop.client.post(f"{fake_api}/fail-next", json={"status": 500})
+    assert r.json() == {"pending_failures": 1}
+    sku = await shop.sku(price_fen=100, stock=1)
+    r = await shop.client.post(f"{shop.base}/orders", headers=buyer, json={
+        "lines": [{"sku_id": sku, "quantity": 1}], "address": _address(), "payment_method": "wechat"})
+    assert_problem(r, 502, "wechat_pay_error")
+    await shop.advance(61)
+    r = await shop.client.post(f"{fake_api}/tick")
+    assert r.status_code == 200
+    await shop.run_due()
+    assert (await shop.order(buyer, order["order_no"]))["status"] == "paid"  # the reconciler asked

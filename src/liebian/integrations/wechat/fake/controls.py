@@ -63,12 +63,21 @@ def install(fake: FakeWeChat) -> None:
         await fake.deliver_due()
         return JSONResponse({"status": refund.status})
 
+    async def probe(request: Request) -> Response:
+        body = await _json(request)
+        url = body.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return JSONResponse({"code": "PARAM_ERROR", "message": "url (the notify_url) is required"},
+                                status_code=400)
+        return JSONResponse({"answered": await fake.send_probe(url)})
+
     async def tick(_: Request) -> Response:
         return JSONResponse({"delivered": await fake.tick()})
 
     fake.add_routes([
         Route("/_fake/payments/{out_trade_no}/pay", pay_order, methods=["POST"]),
         Route("/_fake/callbacks", callbacks, methods=["POST"]),
+        Route("/_fake/callbacks/probe", probe, methods=["POST"]),
         Route("/_fake/fail-next", fail_next, methods=["POST"]),
         Route("/_fake/refunds/{out_refund_no}/complete", complete_refund, methods=["POST"]),
         Route("/_fake/tick", tick, methods=["POST"]),
