@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from wechatpayv3.core import Core as OracleCore
 
+from liebian.integrations.wechat import crypto
 from liebian.integrations.wechat.fake import FakeWeChat, SandboxCredentials
 from liebian.integrations.wechat.pay.client import PayClient
 
@@ -65,3 +67,10 @@ async def pay_client(fake: FakeWeChat, manual_clock: ManualClock) -> AsyncIterat
     config = fake.credentials.pay_config(notify_url=NOTIFY_URL, base_url=PAY_BASE)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as http:
         yield PayClient(config, http, now=manual_clock)
+
+
+def oracle(creds: SandboxCredentials) -> OracleCore:
+    """wechatpayv3 configured as the merchant, in public-key mode (no network): the test oracle."""
+    return OracleCore(mchid=creds.mchid, cert_serial_no=creds.merchant_serial, private_key=creds.merchant_key_pem,
+                      apiv3_key=creds.apiv3_key, public_key=crypto.public_key_pem(
+                          creds.platform_key.public_key()).decode(), public_key_id=creds.public_key_id)

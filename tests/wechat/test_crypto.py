@@ -15,25 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wechatpayv3 import utils as oracle_utils
-from wechatpayv3.core import Core as OracleCore
 
 from liebian.integrations.wechat import crypto
 from liebian.integrations.wechat.errors import DecryptionError, SignatureError
 from liebian.integrations.wechat.fake import SandboxCredentials
+from tests.wechat.conftest import oracle
 
 NOW = 1_700_000_000.0
-
-
-def oracle(creds: SandboxCredentials) -> OracleCore:
-    """wechatpayv3 configured as the merchant, in public-key mode (no network)."""
-    return OracleCore(
-        mchid=creds.mchid,
-        cert_serial_no=creds.merchant_serial,
-        private_key=creds.merchant_key_pem,
-        apiv3_key=creds.apiv3_key,
-        public_key=crypto.public_key_pem(creds.platform_key.public_key()).decode(),
-        public_key_id=creds.public_key_id,
-    )
 
 
 def test_request_message_is_five_newline_terminated_lines() -> None:

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from wechatpayv3 import utils as oracle_utils
-from wechatpayv3.core import Core as OracleCore
 
 from liebian.integrations.wechat import crypto
 from liebian.integrations.wechat.errors import InvalidArgument, WeChatPayError
@@ -21,7 +20,7 @@ from liebian.integrations.wechat.fake import pay as fake_pay
 from liebian.integrations.wechat.pay import notifications
 from liebian.integrations.wechat.pay import transactions as tx
 from liebian.integrations.wechat.pay.client import PayClient
-from tests.wechat.conftest import NOTIFY_URL, PAY_BASE, Inbox, ManualClock
+from tests.wechat.conftest import NOTIFY_URL, PAY_BASE, Inbox, ManualClock, oracle
 
 
 def order(no: str = "LB20261123A1", total: int = 1990, **extra: Any) -> tx.JsapiOrder:
@@ -305,14 +304,7 @@ async def test_every_answer_of_the_fake_verifies_with_the_oracle(
     """Differential: each response our client accepted also passes wechatpayv3's verifier."""
     fake.now = lambda: float(int(dt.datetime.now(dt.UTC).timestamp()))
     manual_clock.t = fake.now()
-    core = OracleCore(
-        mchid=credentials.mchid,
-        cert_serial_no=credentials.merchant_serial,
-        private_key=credentials.merchant_key_pem,
-        apiv3_key=credentials.apiv3_key,
-        public_key=crypto.public_key_pem(credentials.platform_key.public_key()).decode(),
-        public_key_id=credentials.public_key_id,
-    )
+    core = oracle(credentials)
     answers: list[httpx.Response] = []
 
     async def record(response: httpx.Response) -> None:

@@ -20,7 +20,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -40,12 +41,31 @@ RETRY_SCHEDULE = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 108
 SignerMode = Literal["public_key", "certificate", "migration"]
 
 
+Books = TypeVar("Books")
+
+
 class FakeError(Exception):
     """An error answer of the fake, shaped like WeChat's ``{"code", "message"}``."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def require(condition: bool, message: str, code: str = "PARAM_ERROR") -> None:
+    """A Pay v3 parameter check: 400 with WeChat's ``{"code", "message"}`` when it fails."""
+    if not condition:
+        raise FakeError(400, code, message)
+
+
+def check_notify_url(url: Any) -> str:
+    """≤255 characters, https, no query; plain http only to this machine, so a laptop can run the fake."""
+    require(isinstance(url, str) and 0 < len(url) <= 255, "notify_url 格式错误")
+    parts = urlsplit(str(url))
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"} or (parts.hostname or "").endswith(".local")
+    require(parts.scheme == "https" or (parts.scheme == "http" and loopback), "notify_url 必须为 https")
+    require(not parts.query, "notify_url 不能携带参数")
+    return str(url)
 
 
 @dataclass
@@ -114,6 +134,15 @@ class FakeWeChat:
 
     def table(self, name: str) -> dict[str, Any]:
         return self.state.setdefault(name, {})
+
+    def books(self, name: str, kind: type[Books]) -> Books:
+        """A domain module's state object, made on first use."""
+        table = self.table(name)
+        found = table.get("books")
+        if not isinstance(found, kind):
+            found = kind()
+            table["books"] = found
+        return found
 
     def pay_endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """Wrap a Pay v3 handler: verify the request, apply fail-next, serialise and sign the answer."""

@@ -106,11 +106,7 @@ class OpenApiState:
 
 
 def state(fake: FakeWeChat) -> OpenApiState:
-    table = fake.table("openapi")
-    found = table.get("state")
-    if not isinstance(found, OpenApiState):
-        found = table["state"] = OpenApiState()
-    return found
+    return fake.books("openapi", OpenApiState)
 
 
 def _rid() -> str:

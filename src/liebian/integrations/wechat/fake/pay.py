@@ -12,12 +12,11 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.routing import Route
 
 from liebian.integrations.wechat import crypto
-from liebian.integrations.wechat.fake.core import FakeError, VerifiedRequest, rfc3339_at
+from liebian.integrations.wechat.fake.core import FakeError, VerifiedRequest, check_notify_url, require, rfc3339_at
 from liebian.integrations.wechat.pay.transactions import OUT_REFUND_NO, OUT_TRADE_NO
 
 if TYPE_CHECKING:
@@ -78,30 +77,12 @@ class PayState:
 
 
 def state(fake: FakeWeChat) -> PayState:
-    found = fake.state.setdefault("pay", {}).get("books")
-    if not isinstance(found, PayState):
-        found = PayState()
-        fake.state["pay"]["books"] = found
-    return found
-
-
-def _require(condition: bool, message: str, code: str = "PARAM_ERROR") -> None:
-    if not condition:
-        raise FakeError(400, code, message)
-
-
-def _check_notify_url(url: Any) -> str:
-    _require(isinstance(url, str) and 0 < len(url) <= 255, "notify_url 格式错误")
-    parts = urlsplit(str(url))
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"} or (parts.hostname or "").endswith(".local")
-    _require(parts.scheme == "https" or (parts.scheme == "http" and loopback), "notify_url 必须为 https")
-    _require(not parts.query, "notify_url 不能携带参数")
-    return str(url)
+    return fake.books("pay", PayState)
 
 
 def _amount(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
-    _require(isinstance(value, int) and not isinstance(value, bool) and value > 0, f"amount.{key} 必须为正整数(分)")
+    require(isinstance(value, int) and not isinstance(value, bool) and value > 0, f"amount.{key} 必须为正整数(分)")
     return int(value or 0)
 
 
@@ -117,27 +98,27 @@ def _parse_expire(value: Any, now: float) -> float:
         moment = dt.datetime.fromisoformat(str(value))
     except ValueError as exc:
         raise FakeError(400, "PARAM_ERROR", "time_expire 格式错误 (RFC3339)") from exc
-    _require(moment.tzinfo is not None, "time_expire 需要时区")
+    require(moment.tzinfo is not None, "time_expire 需要时区")
     return max(moment.timestamp(), now + MIN_EXPIRE_SECONDS)
 
 
 async def create_jsapi(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]) -> tuple[int, dict[str, Any]]:
     d, creds, books = req.data, fake.credentials, state(fake)
-    _require(d.get("mchid") == creds.mchid, "mchid 与请求商户不一致", "MCH_NOT_EXISTS")
-    _require(d.get("appid") == creds.appid, "appid和mch_id不匹配", "APPID_MCHID_NOT_MATCH")
+    require(d.get("mchid") == creds.mchid, "mchid 与请求商户不一致", "MCH_NOT_EXISTS")
+    require(d.get("appid") == creds.appid, "appid和mch_id不匹配", "APPID_MCHID_NOT_MATCH")
     otn = d.get("out_trade_no")
-    _require(isinstance(otn, str) and bool(OUT_TRADE_NO.match(otn)), "out_trade_no 格式错误")
+    require(isinstance(otn, str) and bool(OUT_TRADE_NO.match(otn)), "out_trade_no 格式错误")
     description = d.get("description")
-    _require(isinstance(description, str) and 0 < len(description) <= 127, "description 长度须为 1-127")
+    require(isinstance(description, str) and 0 < len(description) <= 127, "description 长度须为 1-127")
     amount = _obj(d, "amount")
     total = _amount(amount, "total")
-    _require(amount.get("currency", "CNY") == "CNY", "currency 仅支持 CNY")
+    require(amount.get("currency", "CNY") == "CNY", "currency 仅支持 CNY")
     payer = _obj(d, "payer")
     openid = payer.get("openid")
-    _require(isinstance(openid, str) and 0 < len(openid) <= 128, "payer.openid 必填")
+    require(isinstance(openid, str) and 0 < len(openid) <= 128, "payer.openid 必填")
     attach = d.get("attach", "")
-    _require(isinstance(attach, str) and len(attach) <= 128, "attach 过长")
-    notify_url = _check_notify_url(d.get("notify_url"))
+    require(isinstance(attach, str) and len(attach) <= 128, "attach 过长")
+    notify_url = check_notify_url(d.get("notify_url"))
     fingerprint = repr(sorted((k, repr(v)) for k, v in d.items()))
     now = fake.now()
     existing = books.transactions.get(str(otn))
@@ -188,12 +169,12 @@ def _find(fake: FakeWeChat, out_trade_no: str) -> Transaction:
 
 
 async def query(fake: FakeWeChat, req: VerifiedRequest, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    _require(f"mchid={fake.credentials.mchid}" in req.url.partition("?")[2], "mchid 必填")
+    require(f"mchid={fake.credentials.mchid}" in req.url.partition("?")[2], "mchid 必填")
     return 200, transaction_view(fake, _find(fake, params["out_trade_no"]))
 
 
 async def close(fake: FakeWeChat, req: VerifiedRequest, params: dict[str, str]) -> tuple[int, None]:
-    _require(req.data.get("mchid") == fake.credentials.mchid, "mchid 与请求商户不一致", "MCH_NOT_EXISTS")
+    require(req.data.get("mchid") == fake.credentials.mchid, "mchid 与请求商户不一致", "MCH_NOT_EXISTS")
     txn = _find(fake, params["out_trade_no"])
     if txn.state in ("SUCCESS", "REFUND"):
         raise FakeError(400, "ORDERPAID", "订单已支付")
@@ -249,12 +230,12 @@ def check_request_payment(fake: FakeWeChat, txn: Transaction, params: dict[str, 
 async def create_refund(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]) -> tuple[int, dict[str, Any]]:
     d, books, now = req.data, state(fake), fake.now()
     out_refund_no = d.get("out_refund_no")
-    _require(isinstance(out_refund_no, str) and bool(OUT_REFUND_NO.match(out_refund_no)), "out_refund_no 格式错误")
+    require(isinstance(out_refund_no, str) and bool(OUT_REFUND_NO.match(out_refund_no)), "out_refund_no 格式错误")
     amount = _obj(d, "amount")
     refund_fen, total = _amount(amount, "refund"), _amount(amount, "total")
     reason = d.get("reason", "")
-    _require(isinstance(reason, str) and len(reason) <= 80, "reason 过长")
-    notify_url = _check_notify_url(d.get("notify_url")) if "notify_url" in d else ""
+    require(isinstance(reason, str) and len(reason) <= 80, "reason 过长")
+    notify_url = check_notify_url(d.get("notify_url")) if "notify_url" in d else ""
     txn = _find(fake, str(d.get("out_trade_no", ""))) if "out_trade_no" in d else _by_transaction_id(
         fake, str(d.get("transaction_id", "")))
     fingerprint = repr((txn.out_trade_no, refund_fen, total))
@@ -265,7 +246,7 @@ async def create_refund(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str
         return 200, refund_view(fake, existing)
     if txn.state not in ("SUCCESS", "REFUND"):
         raise FakeError(400, "INVALID_REQUEST", "订单未支付")
-    _require(total == txn.total, "订单金额与原订单不一致")
+    require(total == txn.total, "订单金额与原订单不一致")
     if now - (txn.success_at or now) > REFUND_WINDOW_SECONDS:
         raise FakeError(400, "INVALID_REQUEST", "订单已超过退款期限 (1年)")
     if len(txn.refunds) >= MAX_REFUNDS:

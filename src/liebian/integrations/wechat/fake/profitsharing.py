@@ -22,7 +22,7 @@ from starlette.routing import Route
 from liebian.integrations.wechat import crypto
 from liebian.integrations.wechat.errors import DecryptionError
 from liebian.integrations.wechat.fake import pay
-from liebian.integrations.wechat.fake.core import FakeError, VerifiedRequest, rfc3339_at
+from liebian.integrations.wechat.fake.core import FakeError, VerifiedRequest, require, rfc3339_at
 from liebian.integrations.wechat.pay.profitsharing import (
     MAX_DESCRIPTION,
     MAX_RECEIVERS_PER_REQUEST,
@@ -106,23 +106,14 @@ class SharingState:
 
 
 def state(fake: FakeWeChat) -> SharingState:
-    found = fake.table("profitsharing").get("books")
-    if not isinstance(found, SharingState):
-        found = SharingState()
-        fake.table("profitsharing")["books"] = found
-    return found
-
-
-def _require(condition: bool, message: str, code: str = "PARAM_ERROR") -> None:
-    if not condition:
-        raise FakeError(400, code, message)
+    return fake.books("profitsharing", SharingState)
 
 
 def sensitive_field(fake: FakeWeChat, req: VerifiedRequest, ciphertext: Any, name: str) -> str:
     """Decrypt an RSA-OAEP field with WeChat Pay's private key for the request's ``Wechatpay-Serial``."""
-    _require(bool(req.wechatpay_serial), f"{name} 为加密字段, 请求头 Wechatpay-Serial 必填")
+    require(bool(req.wechatpay_serial), f"{name} 为加密字段, 请求头 Wechatpay-Serial 必填")
     key = fake.credentials.signing_key(str(req.wechatpay_serial))
-    _require(key is not None, "Wechatpay-Serial 无效 (未知的平台公钥或证书)")
+    require(key is not None, "Wechatpay-Serial 无效 (未知的平台公钥或证书)")
     assert key is not None
     try:
         return crypto.rsa_oaep_decrypt(key, str(ciphertext))
@@ -132,7 +123,7 @@ def sensitive_field(fake: FakeWeChat, req: VerifiedRequest, ciphertext: Any, nam
 
 def _str(data: dict[str, Any], key: str, limit: int) -> str:
     value = data.get(key)
-    _require(isinstance(value, str) and 0 < len(value) <= limit, f"{key} 格式错误")
+    require(isinstance(value, str) and 0 < len(value) <= limit, f"{key} 格式错误")
     return str(value)
 
 
@@ -170,17 +161,17 @@ def shared_to_others(fake: FakeWeChat, transaction_id: str) -> int:
 
 async def add_receiver(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]) -> tuple[int, dict[str, Any]]:
     d, books, creds = req.data, state(fake), fake.credentials
-    _require(d.get("appid") == creds.appid, "appid 与商户号不匹配", "APPID_MCHID_NOT_MATCH")
+    require(d.get("appid") == creds.appid, "appid 与商户号不匹配", "APPID_MCHID_NOT_MATCH")
     type_ = d.get("type")
-    _require(type_ in RECEIVER_TYPES, "type 须为 MERCHANT_ID 或 PERSONAL_OPENID")
+    require(type_ in RECEIVER_TYPES, "type 须为 MERCHANT_ID 或 PERSONAL_OPENID")
     account = _str(d, "account", 64)
-    _require(not (type_ == "MERCHANT_ID" and account == creds.mchid), "不能添加自己为分账接收方", "INVALID_REQUEST")
+    require(not (type_ == "MERCHANT_ID" and account == creds.mchid), "不能添加自己为分账接收方", "INVALID_REQUEST")
     relation = d.get("relation_type")
-    _require(relation in RELATION_TYPES, "relation_type 取值错误")
+    require(relation in RELATION_TYPES, "relation_type 取值错误")
     custom = d.get("custom_relation")
-    _require((relation == "CUSTOM") == bool(custom), "relation_type 为 CUSTOM 时 custom_relation 必填")
+    require((relation == "CUSTOM") == bool(custom), "relation_type 为 CUSTOM 时 custom_relation 必填")
     name = sensitive_field(fake, req, d["name"], "name") if d.get("name") else None
-    _require(type_ != "MERCHANT_ID" or bool(name), "MERCHANT_ID 类型的接收方须提供商户全称 name")
+    require(type_ != "MERCHANT_ID" or bool(name), "MERCHANT_ID 类型的接收方须提供商户全称 name")
     key = (str(type_), account)
     if key not in books.receivers and len(books.receivers) >= MAX_RECEIVERS:
         raise FakeError(400, "INVALID_REQUEST", f"分账接收方数量已达上限 ({MAX_RECEIVERS})")
@@ -193,7 +184,7 @@ async def add_receiver(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]
 
 async def delete_receiver(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]) -> tuple[int, dict[str, Any]]:
     d = req.data
-    _require(d.get("appid") == fake.credentials.appid, "appid 与商户号不匹配", "APPID_MCHID_NOT_MATCH")
+    require(d.get("appid") == fake.credentials.appid, "appid 与商户号不匹配", "APPID_MCHID_NOT_MATCH")
     state(fake).receivers.pop((str(d.get("type")), str(d.get("account"))), None)
     return 200, {"type": d.get("type"), "account": d.get("account")}
 
@@ -202,20 +193,20 @@ async def delete_receiver(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, s
 
 def _split_lines(fake: FakeWeChat, req: VerifiedRequest) -> list[SplitLine]:
     receivers = req.data.get("receivers")
-    _require(isinstance(receivers, list) and 0 < len(receivers) <= MAX_RECEIVERS_PER_REQUEST,
+    require(isinstance(receivers, list) and 0 < len(receivers) <= MAX_RECEIVERS_PER_REQUEST,
              f"receivers 须为 1-{MAX_RECEIVERS_PER_REQUEST} 个分账接收方")
     assert isinstance(receivers, list)
     books, lines = state(fake), []
     for r in receivers:
-        _require(isinstance(r, dict), "receivers 格式错误")
+        require(isinstance(r, dict), "receivers 格式错误")
         registered = books.receivers.get((str(r.get("type")), str(r.get("account"))))
         if registered is None:
             raise FakeError(400, "INVALID_REQUEST", "分账接收方未添加或已删除")
         if r.get("name"):
             name = sensitive_field(fake, req, r["name"], "name")
-            _require(registered.name is None or name == registered.name, "分账接收方全称与添加时不一致")
+            require(registered.name is None or name == registered.name, "分账接收方全称与添加时不一致")
         amount = r.get("amount")
-        _require(isinstance(amount, int) and not isinstance(amount, bool) and amount > 0, "amount 须为正整数(分)")
+        require(isinstance(amount, int) and not isinstance(amount, bool) and amount > 0, "amount 须为正整数(分)")
         lines.append(SplitLine(type=registered.type, account=registered.account, amount=int(amount or 0),
                                description=_str(r, "description", MAX_DESCRIPTION),
                                detail_id="3600" + secrets.token_hex(12), created_at=fake.now()))
@@ -229,16 +220,16 @@ def _fingerprint(lines: list[SplitLine], *extra: Any) -> str:
 async def create_order(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]) -> tuple[int, dict[str, Any]]:
     d, books = req.data, state(fake)
     out_order_no = _str(d, "out_order_no", 64)
-    _require(bool(OUT_ORDER_NO.match(out_order_no)), "out_order_no 格式错误")
-    _require(isinstance(d.get("unfreeze_unsplit"), bool), "unfreeze_unsplit 必填")
+    require(bool(OUT_ORDER_NO.match(out_order_no)), "out_order_no 格式错误")
+    require(isinstance(d.get("unfreeze_unsplit"), bool), "unfreeze_unsplit 必填")
     lines = _split_lines(fake, req)
     if any(line.type == "PERSONAL_OPENID" for line in lines) or "appid" in d:
-        _require(d.get("appid") == fake.credentials.appid, "appid 与商户号不匹配", "APPID_MCHID_NOT_MATCH")
+        require(d.get("appid") == fake.credentials.appid, "appid 与商户号不匹配", "APPID_MCHID_NOT_MATCH")
     transaction_id = _str(d, "transaction_id", 32)
     fingerprint = _fingerprint(lines, transaction_id, d["unfreeze_unsplit"])
     existing = books.orders.get(out_order_no)
     if existing is not None:  # the same out_order_no is the same request
-        _require(existing.fingerprint == fingerprint, "商户分账单号重复 (参数与首次请求不一致)", "INVALID_REQUEST")
+        require(existing.fingerprint == fingerprint, "商户分账单号重复 (参数与首次请求不一致)", "INVALID_REQUEST")
         return 200, order_view(existing)
     txn = _paid_transaction(fake, transaction_id)
     if transaction_id in books.finished:
@@ -276,7 +267,7 @@ def order_view(order: SplitOrder) -> dict[str, Any]:
 
 def _query_param(req: VerifiedRequest, name: str) -> str:
     values = parse_qs(req.url.partition("?")[2]).get(name)
-    _require(bool(values), f"{name} 必填")
+    require(bool(values), f"{name} 必填")
     return str(values[0]) if values else ""
 
 
@@ -292,12 +283,12 @@ async def unfreeze(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]) ->
     d, books, creds = req.data, state(fake), fake.credentials
     transaction_id = _str(d, "transaction_id", 32)
     out_order_no = _str(d, "out_order_no", 64)
-    _require(bool(OUT_ORDER_NO.match(out_order_no)), "out_order_no 格式错误")
+    require(bool(OUT_ORDER_NO.match(out_order_no)), "out_order_no 格式错误")
     description = _str(d, "description", MAX_DESCRIPTION)
     fingerprint = repr(("unfreeze", transaction_id, description))
     existing = books.orders.get(out_order_no)
     if existing is not None:
-        _require(existing.fingerprint == fingerprint, "商户分账单号重复 (参数与首次请求不一致)", "INVALID_REQUEST")
+        require(existing.fingerprint == fingerprint, "商户分账单号重复 (参数与首次请求不一致)", "INVALID_REQUEST")
         return 200, order_view(existing)
     txn = _paid_transaction(fake, transaction_id)
     if transaction_id in books.finished:
@@ -326,7 +317,7 @@ async def amounts(fake: FakeWeChat, _: VerifiedRequest, params: dict[str, str]) 
 async def create_return(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str]) -> tuple[int, dict[str, Any]]:
     d, books = req.data, state(fake)
     out_return_no = _str(d, "out_return_no", 64)
-    _require(bool(OUT_ORDER_NO.match(out_return_no)), "out_return_no 格式错误")
+    require(bool(OUT_ORDER_NO.match(out_return_no)), "out_return_no 格式错误")
     order = books.orders.get(str(d.get("out_order_no", "")))
     if order is None:
         order = next((o for o in books.orders.values() if o.order_id == d.get("order_id")), None)
@@ -334,11 +325,11 @@ async def create_return(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str
         raise FakeError(404, "RESOURCE_NOT_EXISTS", "分账单不存在")
     mchid = _str(d, "return_mchid", 32)
     amount = d.get("amount")
-    _require(isinstance(amount, int) and not isinstance(amount, bool) and amount > 0, "amount 须为正整数(分)")
+    require(isinstance(amount, int) and not isinstance(amount, bool) and amount > 0, "amount 须为正整数(分)")
     fingerprint = repr((order.out_order_no, mchid, amount))
     existing = books.returns.get(out_return_no)
     if existing is not None:
-        _require(existing.fingerprint == fingerprint, "商户回退单号重复 (参数与首次请求不一致)", "INVALID_REQUEST")
+        require(existing.fingerprint == fingerprint, "商户回退单号重复 (参数与首次请求不一致)", "INVALID_REQUEST")
         return 200, return_view(existing)
     line = next((x for x in order.lines if x.type == "MERCHANT_ID" and x.account == mchid and not order.is_unfreeze),
                 None)

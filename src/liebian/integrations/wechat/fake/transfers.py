@@ -19,13 +19,12 @@ import json
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from liebian.integrations.wechat.fake.core import FakeError, VerifiedRequest, rfc3339_at
+from liebian.integrations.wechat.fake.core import FakeError, VerifiedRequest, check_notify_url, require, rfc3339_at
 from liebian.integrations.wechat.fake.profitsharing import sensitive_field
 from liebian.integrations.wechat.pay.transfers import (
     MAX_REMARK,
@@ -72,63 +71,46 @@ class TransferState:
 
 
 def state(fake: FakeWeChat) -> TransferState:
-    found = fake.table("transfers").get("books")
-    if not isinstance(found, TransferState):
-        found = TransferState()
-        fake.table("transfers")["books"] = found
-    return found
-
-
-def _require(condition: bool, message: str, code: str = "PARAM_ERROR") -> None:
-    if not condition:
-        raise FakeError(400, code, message)
-
-
-def _notify_url(value: Any) -> str:
-    _require(isinstance(value, str) and 0 < len(value) <= 256, "notify_url 格式错误")
-    parts = urlsplit(str(value))
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    _require(parts.scheme == "https" or (parts.scheme == "http" and loopback), "notify_url 必须为 https")
-    return str(value)
+    return fake.books("transfers", TransferState)
 
 
 def _report_infos(data: dict[str, Any], scene_id: str, scenes: dict[str, frozenset[str]]) -> list[tuple[str, str]]:
     infos = data.get("transfer_scene_report_infos")
-    _require(isinstance(infos, list) and bool(infos), "transfer_scene_report_infos 必填")
+    require(isinstance(infos, list) and bool(infos), "transfer_scene_report_infos 必填")
     assert isinstance(infos, list)
     pairs = []
     for info in infos:
-        _require(isinstance(info, dict), "transfer_scene_report_infos 格式错误")
+        require(isinstance(info, dict), "transfer_scene_report_infos 格式错误")
         kind, content = info.get("info_type"), info.get("info_content")
-        _require(isinstance(kind, str) and isinstance(content, str) and 0 < len(content) <= MAX_REPORT_INFO,
+        require(isinstance(kind, str) and isinstance(content, str) and 0 < len(content) <= MAX_REPORT_INFO,
                  f"info_content 须为 1-{MAX_REPORT_INFO} 个字符")
         pairs.append((str(kind), str(content)))
     missing = scenes[scene_id] - {kind for kind, _ in pairs}
-    _require(not missing, f"转账场景 {scene_id} 须报备: {', '.join(sorted(missing))}")
+    require(not missing, f"转账场景 {scene_id} 须报备: {', '.join(sorted(missing))}")
     return pairs
 
 
 def _validated(fake: FakeWeChat, req: VerifiedRequest) -> Bill:
     """The bill a create request describes (not yet stored); its user name decrypted."""
     d, books, creds = req.data, state(fake), fake.credentials
-    _require(d.get("appid") == creds.appid, "appid 与商户号不匹配", "APPID_MCHID_NOT_MATCH")
+    require(d.get("appid") == creds.appid, "appid 与商户号不匹配", "APPID_MCHID_NOT_MATCH")
     out_bill_no = d.get("out_bill_no")
-    _require(isinstance(out_bill_no, str) and bool(OUT_BILL_NO.match(out_bill_no)),
+    require(isinstance(out_bill_no, str) and bool(OUT_BILL_NO.match(out_bill_no)),
              "out_bill_no 须为 1-32 位数字和字母")
     amount = d.get("transfer_amount")
-    _require(isinstance(amount, int) and not isinstance(amount, bool), "transfer_amount 须为整数(分)")
-    _require(int(amount or 0) >= MIN_TRANSFER_FEN, "转账金额不能低于 0.1 元", "INVALID_REQUEST")
+    require(isinstance(amount, int) and not isinstance(amount, bool), "transfer_amount 须为整数(分)")
+    require(int(amount or 0) >= MIN_TRANSFER_FEN, "转账金额不能低于 0.1 元", "INVALID_REQUEST")
     scene_id = str(d.get("transfer_scene_id", ""))
-    _require(scene_id in books.scenes, "transfer_scene_id 未开通或不存在", "NO_AUTH")
+    require(scene_id in books.scenes, "transfer_scene_id 未开通或不存在", "NO_AUTH")
     openid = d.get("openid")
-    _require(isinstance(openid, str) and 0 < len(openid) <= 128, "openid 必填")
+    require(isinstance(openid, str) and 0 < len(openid) <= 128, "openid 必填")
     remark = d.get("transfer_remark")
-    _require(isinstance(remark, str) and 0 < len(remark) <= MAX_REMARK, f"transfer_remark 须为 1-{MAX_REMARK} 个字符")
+    require(isinstance(remark, str) and 0 < len(remark) <= MAX_REMARK, f"transfer_remark 须为 1-{MAX_REMARK} 个字符")
     name = sensitive_field(fake, req, d["user_name"], "user_name") if d.get("user_name") else None
-    _require(name is not None or int(amount or 0) < NAME_REQUIRED_FROM_FEN,
+    require(name is not None or int(amount or 0) < NAME_REQUIRED_FROM_FEN,
              "转账金额 >= 2000 元时, 收款用户姓名 user_name 必填")
     infos = _report_infos(d, scene_id, books.scenes)
-    notify_url = _notify_url(d["notify_url"]) if "notify_url" in d else ""
+    notify_url = check_notify_url(d["notify_url"]) if "notify_url" in d else ""
     fingerprint = repr((openid, amount, remark, name, scene_id, infos, d.get("user_recv_perception")))
     bill = Bill(out_bill_no=str(out_bill_no), transfer_bill_no="1330" + secrets.token_hex(14), fingerprint=fingerprint,
                 openid=str(openid), amount=int(amount or 0), remark=str(remark), user_name=name, scene_id=scene_id,
@@ -142,7 +124,7 @@ async def create_bill(fake: FakeWeChat, req: VerifiedRequest, _: dict[str, str])
     bill = _validated(fake, req)
     existing = books.bills.get(bill.out_bill_no)
     if existing is not None:  # the same out_bill_no is the same bill
-        _require(existing.fingerprint == bill.fingerprint, "商户单号重复 (参数与首次请求不一致)", "INVALID_REQUEST")
+        require(existing.fingerprint == bill.fingerprint, "商户单号重复 (参数与首次请求不一致)", "INVALID_REQUEST")
         return 200, create_view(existing)
     if bill.amount > books.balance_fen:
         raise FakeError(403, "NOT_ENOUGH", "商户运营账户资金不足")
@@ -232,7 +214,7 @@ def confirm_transfer(fake: FakeWeChat, out_bill_no: str, client_params: dict[str
         creds = fake.credentials
         expected = {"mchId": creds.mchid, "appId": creds.appid, "package": bill.package_info, "openId": bill.openid}
         wrong = sorted(k for k, v in expected.items() if client_params.get(k) != v)
-        _require(not wrong, f"requestMerchantTransfer 参数错误: {', '.join(wrong)}")
+        require(not wrong, f"requestMerchantTransfer 参数错误: {', '.join(wrong)}")
     return _finish(fake, bill, "SUCCESS")
 
 
