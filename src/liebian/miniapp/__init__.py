@@ -1,0 +1,1 @@
+"""Mini-program services: the customer's phone number, subscribe messages and WeChat's order-shipping upload."""
