@@ -23,6 +23,7 @@ from liebian.kit.clock import clock
 from liebian.kit.db import Database, make_engine
 from liebian.kit.errors import Problem
 from liebian.kit.jobs import Worker
+from liebian.miniapp import api as miniapp_api
 from liebian.orders import api as orders_api
 from liebian.payments import api as payments_api
 from liebian.sandbox import api as sandbox_api
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.signer = TokenSigner(settings.resolved_secret_key(), settings.access_token_minutes)
     _install_error_handlers(app)
     for router in (shops_api.console, customers_api.router, catalog_api.router, catalog_api.console,
-                   orders_api.router, orders_api.console, payments_api.callbacks):
+                   orders_api.router, orders_api.console, payments_api.callbacks, miniapp_api.router,
+                   miniapp_api.console):
         app.include_router(router)
     app.state.wechat = gateways.install(settings, app)
     app.state.identity = app.state.wechat.identity

@@ -24,6 +24,7 @@ from liebian.integrations.wechat.miniprogram import MiniProgramClient
 from liebian.integrations.wechat.pay.client import PayClient
 from liebian.kit import jobs
 from liebian.kit.clock import clock
+from liebian.miniapp import ports as miniapp_ports
 from liebian.payments.providers import registry
 from liebian.payments.wechat import WeChatPayProvider
 from liebian.payouts.gateway import registry as transfer_gateways
@@ -146,6 +147,7 @@ def install(settings: Settings, app: ASGIApp | None) -> WeChatGateways:
         mini = MiniProgramClient(MiniProgramConfig(
             appid=settings.wechat_appid or "", secret=settings.wechat_app_secret or "",
             base_url=settings.wechat_api_base_url.rstrip("/")), http)
+        miniapp_ports.install_wechat(mini, client.config.mchid)
         return WeChatGateways(pay_client=client, mini_program=mini, identity=MiniProgramIdentity(mini),
                               http_clients=[http])
     if settings.sandbox_wechat_url:
@@ -165,6 +167,7 @@ def _install_sandbox(settings: Settings, app: ASGIApp | None) -> WeChatGateways:
     _register_tick(control)
     mini = MiniProgramClient(fake.credentials.mini_program_config(settings.wechat_api_base_url), to_fake,
                              now=clock_seconds)
+    miniapp_ports.install_wechat(mini, client.config.mchid)
     return WeChatGateways(fake=fake, control=control, pay_client=client, mini_program=mini,
                           identity=MiniProgramIdentity(mini, sandbox_codes=control.login_code),
                           http_clients=[to_app, to_fake])
@@ -183,6 +186,7 @@ def _install_remote_sandbox(settings: Settings, url: str) -> WeChatGateways:
     control = RemoteFake(http, url)
     _register_tick(control)
     mini = MiniProgramClient(credentials.mini_program_config(url.rstrip("/")), http, now=clock_seconds)
+    miniapp_ports.install_wechat(mini, client.config.mchid)
     return WeChatGateways(control=control, pay_client=client, mini_program=mini,
                           identity=MiniProgramIdentity(mini, sandbox_codes=control.login_code), http_clients=[http])
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from liebian.customers import service as customers
-from liebian.events import OrderCompleted, PaymentSucceeded, RefundSucceeded
+from liebian.events import OrderCompleted, OrderPaid, OrderRefunded, OrderShipped, PaymentSucceeded, RefundSucceeded
 from liebian.kit import jobs, outbox
 from liebian.kit.events import bus
-from liebian.orders import lifecycle, refunds
+from liebian.miniapp import ports as miniapp_ports
+from liebian.miniapp import shipping as miniapp_shipping
+from liebian.miniapp import subscribe as miniapp_subscribe
+from liebian.orders import lifecycle, queries, refunds
 from liebian.payments import service as payments
 from liebian.payments.providers import CashOnDeliveryProvider, registry
 from liebian.payouts import service as payouts
@@ -35,3 +40,27 @@ def install(settings: Settings) -> None:
     payments.register_event_handler("transfer.finished", payouts.on_transfer_event)
 
     registry.install("cod", CashOnDeliveryProvider())
+    _install_miniapp()
+
+
+async def order_facts(session: AsyncSession, shop_id: int, order_id: int) -> miniapp_ports.OrderFacts:
+    """``orders`` as the mini-program services see it (they sit beside ``orders`` and cannot import it)."""
+    order = await queries.get_order(session, shop_id, order_id, with_customer=True)
+    payment = order.payment
+    return miniapp_ports.OrderFacts(
+        order_id=order_id, order_no=order.order_no, customer_id=order.customer_id or 0,
+        titles=tuple(line.title for line in order.lines), payable_fen=order.payable_fen, paid_at=order.paid_at,
+        shipped_at=order.shipped_at, carrier=order.carrier, tracking_no=order.tracking_no,
+        receiver_phone=(order.address or {}).get("phone"), payment_provider=payment.provider if payment else None,
+        payment_status=payment.status if payment else None, out_trade_no=payment.out_trade_no if payment else None)
+
+
+def _install_miniapp() -> None:
+    """Subscribe messages on order events, and the shipping upload WeChat needs to release the money."""
+    miniapp_ports.orders.install(order_facts)
+    bus.subscribe(OrderPaid, miniapp_subscribe.on_order_paid)
+    bus.subscribe(OrderShipped, miniapp_shipping.on_order_shipped)
+    bus.subscribe(OrderShipped, miniapp_subscribe.on_order_shipped)
+    bus.subscribe(OrderRefunded, miniapp_subscribe.on_order_refunded)
+    outbox.register(miniapp_subscribe.SEND_TOPIC, miniapp_subscribe.send_message)
+    outbox.register(miniapp_shipping.UPLOAD_TOPIC, miniapp_shipping.upload)
