@@ -6,6 +6,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,10 +60,20 @@ class Settings(BaseSettings):
             if missing:
                 names = ", ".join("LIEBIAN_" + name.upper() for name in missing)
                 raise ConfigurationError(f"live mode needs real WeChat credentials; set {names}")
-            if not self.wechat_pay_base_url.startswith("https://"):
-                raise ConfigurationError("live mode needs an https WeChat Pay base URL")
+            if urlsplit(self.wechat_pay_base_url).netloc not in WECHAT_PAY_HOSTS or not \
+                    self.wechat_pay_base_url.startswith("https://"):
+                raise ConfigurationError("live mode talks to WeChat Pay itself: LIEBIAN_WECHAT_PAY_BASE_URL must be "
+                                         "https://api.mch.weixin.qq.com (or the backup api2.mch.weixin.qq.com)")
+            if urlsplit(self.wechat_api_base_url).netloc not in WECHAT_API_HOSTS or not \
+                    self.wechat_api_base_url.startswith("https://"):
+                raise ConfigurationError("live mode talks to WeChat itself: LIEBIAN_WECHAT_API_BASE_URL must be "
+                                         "https://api.weixin.qq.com (or api2.weixin.qq.com)")
             if not self.secret_key:
                 raise ConfigurationError("live mode needs LIEBIAN_SECRET_KEY (at least 32 characters)")
+        elif self.wechat_private_key_path or self.wechat_apiv3_key:
+            # A sandbox must never run with a real merchant's keys: it would fake payments for real orders.
+            raise ConfigurationError("sandbox mode with real WeChat Pay credentials (LIEBIAN_WECHAT_PRIVATE_KEY_PATH, "
+                                     "LIEBIAN_WECHAT_APIV3_KEY): set LIEBIAN_MODE=live, or unset them")
         if self.secret_key is not None and len(self.secret_key) < 32:
             raise ConfigurationError("LIEBIAN_SECRET_KEY must be at least 32 characters")
         return self
@@ -85,6 +96,8 @@ class Settings(BaseSettings):
         return key
 
 
+WECHAT_PAY_HOSTS = frozenset({"api.mch.weixin.qq.com", "api2.mch.weixin.qq.com"})
+WECHAT_API_HOSTS = frozenset({"api.weixin.qq.com", "api2.weixin.qq.com"})
 LIVE_REQUIRED = (
     "wechat_appid",
     "wechat_app_secret",

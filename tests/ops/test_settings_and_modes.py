@@ -32,6 +32,21 @@ def test_live_mode_needs_a_secret_key_and_https() -> None:
         Settings(mode=Mode.LIVE, secret_key="x" * 40, wechat_pay_base_url="http://127.0.0.1:9", **LIVE_CREDENTIALS)
 
 
+def test_live_mode_talks_only_to_wechat_and_sandbox_never_holds_real_keys() -> None:
+    """wechat.md §9 item 29: no live mode pointed at a look-alike, no sandbox with a merchant's keys."""
+    for name, url in (("wechat_pay_base_url", "https://api.mch.weixin.qq.com.evil.example"),
+                      ("wechat_pay_base_url", "https://127.0.0.1:8001"),
+                      ("wechat_api_base_url", "https://fake-wechat.local")):
+        with pytest.raises(ConfigurationError, match="itself"):
+            Settings(mode=Mode.LIVE, secret_key="x" * 40, **{**LIVE_CREDENTIALS, name: url})
+    backup = Settings(mode=Mode.LIVE, secret_key="x" * 40, wechat_pay_base_url="https://api2.mch.weixin.qq.com",
+                      **LIVE_CREDENTIALS)
+    assert backup.wechat_pay_base_url == "https://api2.mch.weixin.qq.com"
+    for real in ({"wechat_apiv3_key": "k" * 32}, {"wechat_private_key_path": "/etc/liebian/apiclient_key.pem"}):
+        with pytest.raises(ConfigurationError, match="sandbox mode with real WeChat Pay credentials"):
+            Settings(mode=Mode.SANDBOX, **real)
+
+
 def test_short_secret_keys_are_refused() -> None:
     with pytest.raises(ConfigurationError):
         Settings(secret_key="short")
