@@ -252,6 +252,10 @@ class ShopHarness:
         async with self.db.sessions() as session:
             return (await session.execute(text(sql), {"shop": self.shop_id, **params})).scalar()
 
+    async def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        async with self.db.sessions() as session:
+            return [tuple(r) for r in await session.execute(text(sql), {"shop": self.shop_id, **params})]
+
     async def stock(self, sku_id: int) -> int:
         return int(await self.scalar("SELECT stock FROM skus WHERE id = :id AND shop_id = :shop", id=sku_id))
 

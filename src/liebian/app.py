@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from liebian import __version__, gateways, wiring
 from liebian.catalog import api as catalog_api
 from liebian.customers import api as customers_api
+from liebian.fission import api as fission_api
+from liebian.fission import landing as fission_landing
 from liebian.kit.auth import TokenSigner
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, make_engine
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     _install_error_handlers(app)
     for router in (shops_api.console, customers_api.router, catalog_api.router, catalog_api.console,
                    orders_api.router, orders_api.console, payments_api.callbacks, miniapp_api.router,
-                   miniapp_api.console):
+                   miniapp_api.console, fission_api.router, fission_api.console, fission_landing.router):
         app.include_router(router)
     app.state.wechat = gateways.install(settings, app)
     app.state.identity = app.state.wechat.identity

@@ -34,6 +34,16 @@ class OrderPlaced(Event):
     customer_id: int
     payable_fen: int
     promotion: dict[str, object] | None = None
+    share_code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerIdentified(Event):
+    """A customer logged in from a device that may have visited shares anonymously before."""
+
+    customer_id: int
+    device_id: str
+    is_new: bool
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.catalog import service as catalog
 from liebian.customers import service as customers
-from liebian.events import OrderCompleted, OrderPaid, OrderRefunded, OrderShipped, PaymentSucceeded, RefundSucceeded
+from liebian.events import (
+    CustomerIdentified,
+    OrderCompleted,
+    OrderPaid,
+    OrderPlaced,
+    OrderRefunded,
+    OrderShipped,
+    PaymentSucceeded,
+    RefundSucceeded,
+)
+from liebian.fission import attribution, binding, shares
 from liebian.kit import jobs, outbox
+from liebian.kit.errors import NotFound
 from liebian.kit.events import bus
 from liebian.miniapp import ports as miniapp_ports
 from liebian.miniapp import shipping as miniapp_shipping
@@ -41,6 +53,22 @@ def install(settings: Settings) -> None:
 
     registry.install("cod", CashOnDeliveryProvider())
     _install_miniapp()
+    _install_fission()
+
+
+async def _product_exists(session: AsyncSession, shop_id: int, product_id: int) -> bool:
+    try:
+        await catalog.get_product(session, shop_id, product_id, public=True)
+    except NotFound:
+        return False
+    return True
+
+
+def _install_fission() -> None:
+    """Attribution at placement, device visits merged at login, and the targets shares may point at."""
+    bus.subscribe(OrderPlaced, attribution.on_order_placed)
+    bus.subscribe(CustomerIdentified, binding.on_customer_identified)
+    shares.register_target("product", _product_exists)
 
 
 async def order_facts(session: AsyncSession, shop_id: int, order_id: int) -> miniapp_ports.OrderFacts:

@@ -54,7 +54,13 @@ def staff_claims(signer: Signer, authorization: Annotated[str | None, Header()] 
     return signer.verify(_bearer(authorization), "staff")
 
 
+def optional_customer_claims(signer: Signer, authorization: Annotated[str | None, Header()] = None) -> Claims | None:
+    """Anonymous visitors are welcome; a token that is sent must still be valid."""
+    return None if authorization is None else signer.verify(_bearer(authorization), "customer")
+
+
 CustomerClaims = Annotated[Claims, Depends(customer_claims)]
+OptionalCustomerClaims = Annotated[Claims | None, Depends(optional_customer_claims)]
 StaffClaims = Annotated[Claims, Depends(staff_claims)]
 
 

@@ -173,7 +173,7 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         await source.on_placed(session, ctx, quote, placed)
     await bus.publish(session, OrderPlaced(shop_id=shop.id, order_id=order_id, order_no=order_no,
                                            customer_id=customer_id, payable_fen=payable_fen,
-                                           promotion=promotion_record))
+                                           promotion=promotion_record, share_code=body.share_code))
     payment = await _start_payment(session, shop, customer_id, body, placed, deadline, line_rows[0][1].title,
                                    promotion_record)
     return {

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,6 +51,11 @@ class SettingsPatch(BaseModel):
     shipping_fee_fen: int | None = Field(default=None, ge=0, le=100_000)
     free_shipping_threshold_fen: int | None = Field(default=None, ge=0)
     refund_window_days: int | None = Field(default=None, ge=0, le=365)
+    binding_policy: Literal["first_touch", "validity_days", "last_touch"] | None = None
+    binding_days: int | None = Field(default=None, ge=1, le=3650)
+    protection_days: int | None = Field(default=None, ge=0, le=365)
+    bind_new_customers_only: bool | None = None
+    attribution_window_days: int | None = Field(default=None, ge=1, le=90)
 
 
 @console.patch("/shop/settings", response_model=ShopSettings)

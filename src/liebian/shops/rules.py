@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -16,3 +18,9 @@ class ShopSettings(BaseModel):
     shipping_fee_fen: int = Field(default=0, ge=0, le=100_000)
     free_shipping_threshold_fen: int | None = Field(default=None, ge=0)
     refund_window_days: int = Field(default=15, ge=0, le=365)
+    # Fission: who a visitor is bound to (锁客), and how far back an order looks for the share that brought it.
+    binding_policy: Literal["first_touch", "validity_days", "last_touch"] = "first_touch"
+    binding_days: int = Field(default=30, ge=1, le=3650)
+    protection_days: int = Field(default=0, ge=0, le=365)
+    bind_new_customers_only: bool = False
+    attribution_window_days: int = Field(default=7, ge=1, le=90)

@@ -27,8 +27,12 @@ class ShopRef:
     settings: ShopSettings
 
 
-def _ref(row: Any) -> ShopRef:
-    return ShopRef(id=row.id, slug=row.slug, name=row.name, settings=ShopSettings(**row.settings))
+def _ref(session: AsyncSession, row: Any) -> ShopRef:
+    ref = ShopRef(id=row.id, slug=row.slug, name=row.name, settings=ShopSettings(**row.settings))
+    # Remembered for the rest of this transaction, so reactions to the request's events (attribution,
+    # promotions) read the shop without another statement.
+    session.info.setdefault("shops", {})[ref.id] = ref
+    return ref
 
 
 async def shop_by_slug(session: AsyncSession, slug: str) -> ShopRef:
@@ -37,16 +41,19 @@ async def shop_by_slug(session: AsyncSession, slug: str) -> ShopRef:
     ).first()
     if row is None:
         raise NotFound("shop_not_found", f"No shop '{slug}'.")
-    return _ref(row)
+    return _ref(session, row)
 
 
 async def shop_by_id(session: AsyncSession, shop_id: int) -> ShopRef:
+    known: ShopRef | None = session.info.get("shops", {}).get(shop_id)
+    if known is not None:
+        return known
     row = (
         await session.execute(text("SELECT id, slug, name, settings FROM shops WHERE id = :i"), {"i": shop_id})
     ).first()
     if row is None:
         raise NotFound("shop_not_found", "No such shop.")
-    return _ref(row)
+    return _ref(session, row)
 
 
 async def create_shop(
@@ -61,7 +68,7 @@ async def create_shop(
     await flush_or_conflict(session, Conflict("shop_slug_taken", f"The shop slug '{slug}' is taken."))
     staff = await add_staff(session, shop_id=shop.id, email=owner_email, password=owner_password,
                             name=owner_name, role="owner")
-    return _ref(shop), staff
+    return _ref(session, shop), staff
 
 
 async def add_staff(
@@ -100,6 +107,7 @@ async def update_settings(session: AsyncSession, shop_id: int, changes: dict[str
         text("UPDATE shops SET settings = CAST(:s AS jsonb) WHERE id = :i"),
         {"s": merged.model_dump_json(), "i": shop_id},
     )
+    session.info.get("shops", {}).pop(shop_id, None)
     return merged
 
 

@@ -1,0 +1,174 @@
+"""Fission over HTTP: shares, visits, QR codes, mini-program codes, posters, and the console's views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from liebian.catalog import service as catalog
+from liebian.customers import service as customers
+from liebian.fission import attribution, binding, rules, shares
+from liebian.fission import images as share_images
+from liebian.kit.clock import clock
+from liebian.kit.errors import Invalid
+from liebian.kit.web import DbSession, IdPath, OptionalCustomerClaims
+from liebian.shops.deps import ConsoleShop, CurrentShop, ShopCustomer, shop_customer
+from liebian.shops.service import ShopRef
+
+router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["customer: fission"])
+console = APIRouter(prefix="/api/v1/console", tags=["console: fission"])
+
+DEVICE_ID = binding.DEVICE_ID.pattern
+CodePath = Annotated[str, Field(max_length=16)]
+
+
+class ShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target_type: rules.TargetType
+    target_id: int = Field(ge=0, le=2**31 - 1)
+    channel: rules.Channel
+    parent_code: str | None = Field(default=None, max_length=16)
+    campaign: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ShareOut(BaseModel):
+    code: str
+    url: str
+    scene: str
+    qr_png_url: str
+    qr_svg_url: str
+    poster_png_url: str
+    wxacode_png_url: str
+    target_type: str
+    target_id: int
+    channel: str
+    campaign: str | None
+    depth: int
+    sharer_id: int | None
+    created_at: datetime
+
+
+def share_out(request: Request, shop: ShopRef, share: shares.ShareRow) -> ShareOut:
+    base = request.app.state.settings.public_base_url.rstrip("/")
+    api = f"/api/v1/shops/{shop.slug}/shares/{share.code}"
+    return ShareOut(code=share.code, url=f"{base}/s/{shop.slug}/r/{share.code}", scene=rules.scene_for(share.code),
+                    qr_png_url=f"{api}/qr.png", qr_svg_url=f"{api}/qr.svg", poster_png_url=f"{api}/poster.png",
+                    wxacode_png_url=f"{api}/wxacode.png", target_type=share.target_type, target_id=share.target_id,
+                    channel=share.channel, campaign=share.campaign, depth=share.depth, sharer_id=share.sharer_id,
+                    created_at=share.created_at)
+
+
+@router.post("/shares", status_code=201, response_model=ShareOut)
+async def create_share(body: ShareIn, request: Request, shop: CurrentShop, claims: ShopCustomer,
+                       session: DbSession) -> ShareOut:
+    """Sharing is never rewarded (WeChat's rules on induced sharing): this records, it does not pay."""
+    share = await shares.create(session, shop_id=shop.id, sharer_id=claims.subject_id, target_type=body.target_type,
+                                target_id=body.target_id, channel=body.channel, campaign=body.campaign,
+                                parent_code=body.parent_code)
+    return share_out(request, shop, share)
+
+
+@router.get("/shares/{code}", response_model=ShareOut)
+async def get_share(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> ShareOut:
+    return share_out(request, shop, await shares.by_code(session, shop.id, code))
+
+
+class VisitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    share_code: str = Field(min_length=1, max_length=64)
+    scene: int | None = Field(default=None, ge=1000, le=9999, description="the mini-program entry scene, e.g. 1007")
+
+
+class VisitOut(BaseModel):
+    visit_id: int
+    bound_promoter_id: int | None
+    target_type: str
+    target_id: int
+
+
+@router.post("/visits", status_code=201, response_model=VisitOut)
+async def visit(body: VisitIn, shop: CurrentShop, claims: OptionalCustomerClaims, session: DbSession,
+                x_device_id: Annotated[str | None, Header(pattern=DEVICE_ID)] = None) -> VisitOut:
+    """Logged in: the visit may bind the customer. Anonymous: ``X-Device-Id`` keeps the visit until login."""
+    customer_id = None
+    if claims is not None:
+        customer_id = shop_customer(shop, claims).subject_id
+    elif x_device_id is None:
+        raise Invalid("visitor_unknown", "Send a customer token, or an X-Device-Id for an anonymous visitor.")
+    result = await binding.record_visit(session, shop_id=shop.id, settings=shop.settings, code=body.share_code,
+                                        customer_id=customer_id, device_id=x_device_id, scene=body.scene)
+    return VisitOut(visit_id=result.visit_id, bound_promoter_id=result.bound_promoter_id,
+                    target_type=result.share.target_type, target_id=result.share.target_id)
+
+
+@router.get("/shares/{code}/qr.png", response_class=Response)
+async def share_qr_png(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> Response:
+    share = await shares.by_code(session, shop.id, code)
+    return share_images.png(share_images.qr_png(share_out(request, shop, share).url))
+
+
+@router.get("/shares/{code}/qr.svg", response_class=Response)
+async def share_qr_svg(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> Response:
+    share = await shares.by_code(session, shop.id, code)
+    return Response(share_images.qr_svg(share_out(request, shop, share).url), media_type="image/svg+xml",
+                    headers=share_images.CACHE)
+
+
+@router.get("/shares/{code}/wxacode.png", response_class=Response)
+async def share_wxacode(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> Response:
+    """The mini-program code (``getwxacodeunlimit``, scene ``s=<code>``), made once and kept."""
+    share = await shares.by_code(session, shop.id, code)
+    return share_images.png(await share_images.wxacode(session, request.app.state.wechat.mini_program, share))
+
+
+@router.get("/shares/{code}/poster.png", response_class=Response)
+async def share_poster(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> Response:
+    share = await shares.by_code(session, shop.id, code)
+    title, price, images = shop.name, None, []
+    if share.target_type == rules.TargetType.PRODUCT:
+        product = await catalog.get_product(session, shop.id, share.target_id, public=True)
+        title, price, images = product.title, product.price_from_fen, product.images
+    nickname = (await customers.get(session, shop.id, share.sharer_id)).nickname if share.sharer_id else None
+    sandbox = request.app.state.settings.sandbox
+    code_png = (share_images.qr_png(share_out(request, shop, share).url) if sandbox
+                else await share_images.wxacode(session, request.app.state.wechat.mini_program, share))
+    return share_images.png(share_images.poster(shop_name=shop.name, title=title, price_fen=price,
+                                                sharer_nickname=nickname, code_png=code_png, image_urls=images))
+
+
+@router.get("/me/binding")
+async def my_binding(shop: CurrentShop, claims: ShopCustomer, session: DbSession) -> dict[str, Any]:
+    return {"promoter_id": await binding.current_promoter(session, shop.id, claims.subject_id, clock.now())}
+
+
+# --- console ---------------------------------------------------------------------------------------
+
+class ConsoleShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target_type: rules.TargetType
+    target_id: int = Field(ge=0, le=2**31 - 1)
+    channel: rules.Channel = rules.Channel.OFFLINE_QR
+    campaign: str | None = Field(default=None, min_length=1, max_length=64, description="e.g. table:12")
+
+
+@console.post("/shares", status_code=201, response_model=ShareOut)
+async def create_shop_code(body: ConsoleShareIn, request: Request, shop: ConsoleShop, session: DbSession) -> ShareOut:
+    """The shop's own codes: store and table QR codes, posters for offline campaigns (no sharer)."""
+    share = await shares.create(session, shop_id=shop.id, sharer_id=None, target_type=body.target_type,
+                                target_id=body.target_id, channel=body.channel, campaign=body.campaign,
+                                parent_code=None)
+    return share_out(request, shop, share)
+
+
+@console.get("/orders/{order_no}/attribution")
+async def order_attribution(order_no: Annotated[str, Field(max_length=32)], shop: ConsoleShop,
+                            session: DbSession) -> dict[str, Any]:
+    return await attribution.by_order_no(session, shop.id, order_no)
+
+
+@console.get("/customers/{customer_id}/binding-history")
+async def binding_history(customer_id: IdPath, shop: ConsoleShop, session: DbSession) -> dict[str, Any]:
+    return {"items": await binding.history(session, shop.id, customer_id)}

@@ -1,0 +1,70 @@
+"""Images of a share: its QR code, its mini-program code (fetched once, kept), and its poster."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from liebian.fission import rules
+from liebian.fission.shares import ShareRow
+from liebian.integrations.wechat.errors import InvalidArgument, WeChatApiError, WeChatUnavailable
+from liebian.integrations.wechat.miniprogram import MiniProgramClient
+from liebian.kit.clock import clock
+from liebian.kit.errors import BadGateway
+
+CACHE = {"Cache-Control": "public, max-age=86400"}  # a code's image never changes
+
+# The mini-program page that shows each kind of target (no leading slash, no query: wechat.md §3.1).
+PAGES = {
+    rules.TargetType.PRODUCT: "pages/product/detail", rules.TargetType.GROUP: "pages/group/detail",
+    rules.TargetType.BARGAIN: "pages/bargain/detail", rules.TargetType.RED_PACKET: "pages/redpacket/detail",
+    rules.TargetType.POST: "pages/post/detail", rules.TargetType.STORE: "pages/store/detail",
+    rules.TargetType.SHOP: "pages/index/index",
+}
+
+
+def png(data: bytes) -> Response:
+    return Response(data, media_type="image/png", headers=CACHE)
+
+
+def qr_png(url: str) -> bytes:
+    from liebian.integrations.render import qr
+
+    return qr.png(url, scale=8, border=2)
+
+
+def qr_svg(url: str) -> str:
+    from liebian.integrations.render import qr
+
+    return qr.svg(url)
+
+
+async def wxacode(session: AsyncSession, client: MiniProgramClient, share: ShareRow) -> bytes:
+    """``getwxacodeunlimit`` with scene ``s=<code>``; stored, since WeChat limits calls and codes never expire."""
+    stored = (await session.execute(text("SELECT png FROM fission_codes WHERE share_id = :id"),
+                                    {"id": share.id})).scalar()
+    if stored is not None:
+        return bytes(stored)
+    try:
+        image = await client.get_unlimited_qrcode(rules.scene_for(share.code),
+                                                  page=PAGES[rules.TargetType(share.target_type)])
+    except (WeChatApiError, WeChatUnavailable, InvalidArgument) as exc:
+        raise BadGateway("wxacode_unavailable", "WeChat could not make the mini-program code; try again.") from exc
+    await session.execute(
+        text("INSERT INTO fission_codes (share_id, png, created_at) VALUES (:id, :png, :now) "
+             "ON CONFLICT (share_id) DO NOTHING"), {"id": share.id, "png": image, "now": clock.now()})
+    return image
+
+
+def poster(*, shop_name: str, title: str, price_fen: int | None, sharer_nickname: str | None, code_png: bytes,
+           image_urls: Sequence[str]) -> bytes:
+    """Product images live on the merchant's CDN; the poster does not fetch them (it shows a placeholder)."""
+    from liebian.integrations.render import poster as posters
+
+    spec = posters.PosterSpec(shop_name=shop_name, title=title, price_fen=price_fen or 0,
+                              sharer_nickname=sharer_nickname, product_image=None, code_image=code_png)
+    del image_urls
+    return posters.render(spec)
