@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.fission import rules
 from liebian.fission.shares import ShareRow
+from liebian.integrations.render import poster as posters
+from liebian.integrations.render import qr
 from liebian.integrations.wechat.errors import InvalidArgument, WeChatApiError, WeChatUnavailable
 from liebian.integrations.wechat.miniprogram import MiniProgramClient
 from liebian.kit.clock import clock
@@ -31,14 +33,10 @@ def png(data: bytes) -> Response:
 
 
 def qr_png(url: str) -> bytes:
-    from liebian.integrations.render import qr
-
     return qr.png(url, scale=8, border=2)
 
 
 def qr_svg(url: str) -> str:
-    from liebian.integrations.render import qr
-
     return qr.svg(url)
 
 
@@ -62,9 +60,7 @@ async def wxacode(session: AsyncSession, client: MiniProgramClient, share: Share
 def poster(*, shop_name: str, title: str, price_fen: int | None, sharer_nickname: str | None, code_png: bytes,
            image_urls: Sequence[str]) -> bytes:
     """Product images live on the merchant's CDN; the poster does not fetch them (it shows a placeholder)."""
-    from liebian.integrations.render import poster as posters
-
-    spec = posters.PosterSpec(shop_name=shop_name, title=title, price_fen=price_fen or 0,
+    spec = posters.PosterSpec(shop_name=shop_name, title=title, price_fen=price_fen,
                               sharer_nickname=sharer_nickname, product_image=None, code_image=code_png)
     del image_urls
     return posters.render(spec)
