@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-stamp
 # The machine's PostgreSQL, used as a second server for the test suite when it answers.
 SYSTEM_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test lint format clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ test: lint
 		echo "== again on the machine's PostgreSQL ($(SYSTEM_PG)) =="; \
 		LIEBIAN_TEST_DATABASE_URL=$(SYSTEM_PG) $(BIN)/python -m pytest -q -p no:randomly; \
 	else echo "no PostgreSQL on 127.0.0.1:5432: the embedded server was the only one tested"; fi
+
+# Benchmarks against their floor (DESIGN.md §6): a scratch database on BENCH_DATABASE_URL's server.
+# e.g. make bench BENCH_ARGS="--workers 1 --seconds 30"
+BENCH_DATABASE_URL ?= $(SYSTEM_PG)
+BENCH_ARGS ?=
+
+bench: setup
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/visits.py $(BENCH_ARGS)
 
 format: setup
 	$(BIN)/ruff format src tests

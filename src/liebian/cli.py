@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.table import Table
 
@@ -101,7 +103,6 @@ def serve(
     with_demo: Annotated[bool, typer.Option("--demo", help="Seed the demo shop first (sandbox).")] = False,
 ) -> None:
     """Migrate, then serve the API (and the job worker in-process) until Ctrl-C or SIGTERM."""
-    import uvicorn
 
     settings = _settings()
     with database_url(settings) as url:
@@ -126,8 +127,25 @@ def serve(
             application = create_app(get_settings(), run_worker=True)
             uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="info")).run()
         else:
-            uvicorn.run("liebian.app:create_app_from_env", factory=True, host=host, port=port,
-                        workers=workers, log_level="info")
+            from uvicorn.supervisors import Multiprocess
+
+            config = NoDelayConfig("liebian.app:create_app_from_env", factory=True, host=host, port=port,
+                                   workers=workers, log_level="info")
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+class NoDelayConfig(uvicorn.Config):
+    """uvicorn binds the shared socket of ``--workers N`` with protocol 0, and asyncio turns TCP_NODELAY on
+    only for sockets that say IPPROTO_TCP (uvicorn#3149): every keep-alive answer then waits for the
+    client's delayed ACK, about 40 ms. The same socket, declared as TCP, gets Nagle off on every accept."""
+
+    def bind_socket(self) -> socket.socket:
+        sock = super().bind_socket()
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return sock
+        tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+        tcp.set_inheritable(True)
+        return tcp
 
 
 def _start_shared_fake_wechat(settings: Settings, database_url: str) -> None:
@@ -153,7 +171,6 @@ def fake_wechat(
     Writes fresh keys to {home}/sandbox/wechat-credentials.json; start serve and workers with
     LIEBIAN_SANDBOX_WECHAT_URL=http://HOST:PORT so they all use it.
     """
-    import uvicorn
 
     from liebian.gateways import sandbox_credentials_path
     from liebian.integrations.wechat.fake import SandboxCredentials

@@ -36,3 +36,19 @@ async def test_payment_callback_statement_count(shop: ShopHarness, count_stateme
     # lookup, event insert, payment lookup, shop stamp, guarded payment update, ledger (2), order update
     print(f"\npayment callback: {counter.count} SQL statements")
     assert counter.count <= 10, "\n".join(counter.statements)
+
+
+async def test_visit_statement_count(shop: ShopHarness, count_statements: Any) -> None:
+    """A visit by a customer already bound for good: shop, share, visit with its fact, binding = 4."""
+    product = (await shop.product())["id"]
+    alice, carol = await shop.login("alice"), await shop.login("carol")
+    r = await shop.client.post(f"{shop.base}/shares", headers=alice,
+                               json={"target_type": "product", "target_id": product, "channel": "friend"})
+    code = r.json()["code"]
+    await shop.client.post(f"{shop.base}/visits", headers=carol, json={"share_code": code})  # binds carol
+    with count_statements() as counter:
+        r = await shop.client.post(f"{shop.base}/visits", headers=carol, json={"share_code": code})
+    assert r.status_code == 201, r.text
+    statements = [s for s in counter.statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
+    print(f"\nvisit (bound customer): {len(statements)} SQL statements")
+    assert len(statements) <= 4, "\n".join(statements)

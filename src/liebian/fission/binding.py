@@ -36,6 +36,15 @@ def binding_rules(settings: ShopSettings) -> rules.BindingRules:
                               new_customers_only=settings.bind_new_customers_only)
 
 
+# The visit and its analytics fact in one statement: this is the hottest write of the engine.
+_RECORD_VISIT = text(
+    "WITH v AS (INSERT INTO fission_visits (shop_id, share_id, sharer_id, customer_id, device_id, channel, scene, "
+    "created_at) VALUES (:s, :share, :sharer, :c, :d, :ch, :scene, :now) RETURNING id), "
+    "f AS (INSERT INTO fission_facts (shop_id, at, kind, customer_id, sharer_id, share_id, root_share_id, channel, "
+    "target_type, target_id) VALUES (:s, :now, 'visit', :c, :sharer, :share, :root, :ch, :tt, :tid)) "
+    "SELECT id FROM v")
+
+
 @dataclass(frozen=True)
 class VisitResult:
     visit_id: int
@@ -47,14 +56,11 @@ async def record_visit(session: AsyncSession, *, shop_id: int, settings: ShopSet
                        customer_id: int | None, device_id: str | None, scene: int | None) -> VisitResult:
     share = await by_code(session, shop_id, code)
     now = clock.now()
-    visit_id = (await session.execute(
-        text("INSERT INTO fission_visits (shop_id, share_id, sharer_id, customer_id, device_id, channel, scene, "
-             "created_at) VALUES (:s, :share, :sharer, :c, :d, :ch, :scene, :now) RETURNING id"),
-        {"s": shop_id, "share": share.id, "sharer": share.sharer_id, "c": customer_id,
-         "d": None if customer_id else device_id, "ch": share.channel, "scene": scene, "now": now},
-    )).scalar_one()
-    await facts.record(session, shop_id=shop_id, kind="visit", at=now, share=share, customer_id=customer_id,
-                       sharer_id=share.sharer_id)
+    visit_id = (await session.execute(_RECORD_VISIT, {
+        "s": shop_id, "share": share.id, "sharer": share.sharer_id, "c": customer_id,
+        "d": None if customer_id else device_id, "ch": share.channel, "scene": scene, "now": now,
+        "root": share.root, "tt": share.target_type, "tid": share.target_id,
+    })).scalar_one()
     bound = None
     if customer_id is not None:
         bound = (await bind(session, shop_id=shop_id, rules_=binding_rules(settings), customer_id=customer_id,
