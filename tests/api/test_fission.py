@@ -282,3 +282,12 @@ async def test_a_hundred_promoters_race_for_one_new_customer(client: Any, db: An
         "SELECT count(*) FROM fission_binding_events WHERE shop_id = :shop AND action = 'bind'") == 1
     winner = await shop.scalar("SELECT promoter_id FROM fission_bindings WHERE shop_id = :shop")
     assert winner in bound and None not in bound
+
+
+async def test_a_visit_may_name_the_scene_the_mini_program_received(shop: ShopHarness) -> None:
+    product = (await shop.product())["id"]
+    alice, carol = await shop.login("alice"), await shop.login("carol")
+    s = await share(shop, alice, product, channel="poster")
+    assert (await visit(shop, carol, s["scene"]))["bound_promoter_id"] == await customer_id(shop, alice)
+    assert_problem(await shop.client.post(f"{shop.base}/visits", headers=carol, json={"share_code": "s=nope"}),
+                   404, "share_not_found")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from liebian.catalog import service as catalog
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["customer: fission"])
 console = APIRouter(prefix="/api/v1/console", tags=["console: fission"])
 
 DEVICE_ID = binding.DEVICE_ID.pattern
-CodePath = Annotated[str, Field(max_length=16)]
+CodePath = Annotated[str, Path(max_length=16)]
 
 
 class ShareIn(BaseModel):
@@ -78,7 +78,7 @@ async def get_share(code: CodePath, request: Request, shop: CurrentShop, session
 
 class VisitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    share_code: str = Field(min_length=1, max_length=64)
+    share_code: str = Field(min_length=1, max_length=64, description="the code, or the scene as received (s=<code>)")
     scene: int | None = Field(default=None, ge=1000, le=9999, description="the mini-program entry scene, e.g. 1007")
 
 
@@ -98,7 +98,8 @@ async def visit(body: VisitIn, shop: CurrentShop, claims: OptionalCustomerClaims
         customer_id = shop_customer(shop, claims).subject_id
     elif x_device_id is None:
         raise Invalid("visitor_unknown", "Send a customer token, or an X-Device-Id for an anonymous visitor.")
-    result = await binding.record_visit(session, shop_id=shop.id, settings=shop.settings, code=body.share_code,
+    code = rules.code_from_scene(body.share_code) or body.share_code
+    result = await binding.record_visit(session, shop_id=shop.id, settings=shop.settings, code=code,
                                         customer_id=customer_id, device_id=x_device_id, scene=body.scene)
     return VisitOut(visit_id=result.visit_id, bound_promoter_id=result.bound_promoter_id,
                     target_type=result.share.target_type, target_id=result.share.target_id)
@@ -107,13 +108,13 @@ async def visit(body: VisitIn, shop: CurrentShop, claims: OptionalCustomerClaims
 @router.get("/shares/{code}/qr.png", response_class=Response)
 async def share_qr_png(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> Response:
     share = await shares.by_code(session, shop.id, code)
-    return share_images.png(share_images.qr_png(share_out(request, shop, share).url))
+    return share_images.png(await share_images.qr_png(share_out(request, shop, share).url))
 
 
 @router.get("/shares/{code}/qr.svg", response_class=Response)
 async def share_qr_svg(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> Response:
     share = await shares.by_code(session, shop.id, code)
-    return Response(share_images.qr_svg(share_out(request, shop, share).url), media_type="image/svg+xml",
+    return Response(await share_images.qr_svg(share_out(request, shop, share).url), media_type="image/svg+xml",
                     headers=share_images.CACHE)
 
 
@@ -127,16 +128,16 @@ async def share_wxacode(code: CodePath, request: Request, shop: CurrentShop, ses
 @router.get("/shares/{code}/poster.png", response_class=Response)
 async def share_poster(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> Response:
     share = await shares.by_code(session, shop.id, code)
-    title, price, images = shop.name, None, []
+    title, price = shop.name, None
     if share.target_type == rules.TargetType.PRODUCT:
         product = await catalog.get_product(session, shop.id, share.target_id, public=True)
-        title, price, images = product.title, product.price_from_fen, product.images
+        title, price = product.title, product.price_from_fen
     nickname = (await customers.get(session, shop.id, share.sharer_id)).nickname if share.sharer_id else None
     sandbox = request.app.state.settings.sandbox
-    code_png = (share_images.qr_png(share_out(request, shop, share).url) if sandbox
+    code_png = (await share_images.qr_png(share_out(request, shop, share).url) if sandbox
                 else await share_images.wxacode(session, request.app.state.wechat.mini_program, share))
-    return share_images.png(share_images.poster(shop_name=shop.name, title=title, price_fen=price,
-                                                sharer_nickname=nickname, code_png=code_png, image_urls=images))
+    return share_images.png(await share_images.poster(shop_name=shop.name, title=title, price_fen=price,
+                                                      sharer_nickname=nickname, code_png=code_png))
 
 
 @router.get("/me/binding")
@@ -164,7 +165,7 @@ async def create_shop_code(body: ConsoleShareIn, request: Request, shop: Console
 
 
 @console.get("/orders/{order_no}/attribution")
-async def order_attribution(order_no: Annotated[str, Field(max_length=32)], shop: ConsoleShop,
+async def order_attribution(order_no: Annotated[str, Path(max_length=32)], shop: ConsoleShop,
                             session: DbSession) -> dict[str, Any]:
     return await attribution.by_order_no(session, shop.id, order_no)
 

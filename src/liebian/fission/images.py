@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
 
 from fastapi import Response
 from sqlalchemy import text
@@ -32,12 +32,12 @@ def png(data: bytes) -> Response:
     return Response(data, media_type="image/png", headers=CACHE)
 
 
-def qr_png(url: str) -> bytes:
-    return qr.png(url, scale=8, border=2)
+async def qr_png(url: str) -> bytes:
+    return await asyncio.to_thread(qr.png, url, scale=8, border=2)
 
 
-def qr_svg(url: str) -> str:
-    return qr.svg(url)
+async def qr_svg(url: str) -> str:
+    return await asyncio.to_thread(qr.svg, url)
 
 
 async def wxacode(session: AsyncSession, client: MiniProgramClient, share: ShareRow) -> bytes:
@@ -57,10 +57,10 @@ async def wxacode(session: AsyncSession, client: MiniProgramClient, share: Share
     return image
 
 
-def poster(*, shop_name: str, title: str, price_fen: int | None, sharer_nickname: str | None, code_png: bytes,
-           image_urls: Sequence[str]) -> bytes:
-    """Product images live on the merchant's CDN; the poster does not fetch them (it shows a placeholder)."""
+async def poster(*, shop_name: str, title: str, price_fen: int | None, sharer_nickname: str | None,
+                 code_png: bytes) -> bytes:
+    """Rendered off the event loop (tens of milliseconds of Pillow). Product photos live on the merchant's
+    CDN and are not fetched: the poster shows a placeholder."""
     spec = posters.PosterSpec(shop_name=shop_name, title=title, price_fen=price_fen,
                               sharer_nickname=sharer_nickname, product_image=None, code_image=code_png)
-    del image_urls
-    return posters.render(spec)
+    return await asyncio.to_thread(posters.render, spec)

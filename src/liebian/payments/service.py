@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -243,7 +244,8 @@ async def _refund_outcome(session: AsyncSession, out_refund_no: str, snapshot: R
         # merchant to redirect it (WeChat's apply-abnormal-refund); we look again hourly.
         later = FIRST_CHECK_AFTER if snapshot.status == "processing" else timedelta(hours=1)
         await session.execute(
-            text("UPDATE payment_refunds SET status = 'processing', next_check_at = :next, last_error = :err, "
+            text("UPDATE payment_refunds SET status = 'processing', next_check_at = :next, "
+                 "last_error = coalesce(:err, last_error), "
                  "provider_refund_id = coalesce(:pid, provider_refund_id) "
                  "WHERE out_refund_no = :no AND status IN ('pending', 'processing')"),
             {"pid": snapshot.provider_refund_id, "no": out_refund_no, "err": snapshot.error,
@@ -351,13 +353,23 @@ async def sweep_processing_refunds(session: AsyncSession, now: datetime) -> int:
     return len(rows)
 
 
-async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> tuple[int, str, str, int]:
+@dataclass(frozen=True)
+class PaymentRef:
+    id: int
+    provider: str
+    status: str
+    amount_fen: int
+    client_params: dict[str, Any]
+
+
+async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> PaymentRef:
     row = (await session.execute(
-        text("SELECT id, provider, status, amount_fen FROM payments WHERE out_trade_no = :o"),
+        text("SELECT id, provider, status, amount_fen, client_params FROM payments WHERE out_trade_no = :o"),
         {"o": out_trade_no})).first()
     if row is None:
         raise not_found("payment")
-    return row.id, row.provider, row.status, row.amount_fen
+    return PaymentRef(id=row.id, provider=row.provider, status=row.status, amount_fen=row.amount_fen,
+                      client_params=dict(row.client_params))
 
 
 async def ledger_violations(session: AsyncSession) -> list[Violation]:

@@ -5,13 +5,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 
 from liebian.integrations.wechat.fake import FakeError
 from liebian.kit import jobs
 from liebian.kit.clock import clock
-from liebian.kit.errors import Conflict, not_found
+from liebian.kit.errors import Conflict
 from liebian.kit.web import DbSession, Signer, database
+from liebian.payments import service as payments
 from liebian.shops import service as shops
 
 router = APIRouter(prefix="/api/v1/sandbox", tags=["sandbox"])
@@ -57,11 +57,7 @@ async def succeed_payment(
 ) -> Response:
     """The payer confirms in WeChat: the fake checks the order's paySign, takes the money and delivers
     the signed, encrypted ``TRANSACTION.SUCCESS`` notification to our callback route."""
-    row = (await session.execute(
-        text("SELECT provider, status, client_params FROM payments WHERE out_trade_no = :o"), {"o": out_trade_no},
-    )).first()
-    if row is None:
-        raise not_found("payment")
+    row = await payments.payment_by_out_trade_no(session, out_trade_no)
     if row.provider != "wechat":
         raise Conflict("not_a_wechat_payment", "Only WeChat Pay payments are completed here.")
     if row.status == "closed":
@@ -69,7 +65,7 @@ async def succeed_payment(
     if row.status == "paid":
         return Response(status_code=204)
     try:
-        await request.app.state.wechat.control.pay(out_trade_no, dict(row.client_params))
+        await request.app.state.wechat.control.pay(out_trade_no, row.client_params)
     except FakeError as exc:
         raise Conflict(f"wechat_{exc.code.lower()}", f"WeChat Pay refused the payment: {exc.message}") from exc
     return Response(status_code=204)
