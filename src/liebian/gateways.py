@@ -23,20 +23,16 @@ from liebian.integrations.wechat.fake import pay as fake_pay
 from liebian.integrations.wechat.miniprogram import MiniProgramClient
 from liebian.integrations.wechat.pay.client import PayClient
 from liebian.kit import jobs
-from liebian.kit.clock import clock
 from liebian.miniapp import ports as miniapp_ports
 from liebian.payments.providers import registry
 from liebian.payments.wechat import WeChatPayProvider
 from liebian.payouts.gateway import registry as transfer_gateways
 from liebian.payouts.wechat import WeChatTransferGateway
+from liebian.sandbox.fake_server import clock_seconds
 from liebian.settings import ConfigurationError, Settings
 
 CALLBACK_PATH = "/api/v1/callbacks/wechat/pay"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-
-
-def clock_seconds() -> float:
-    return clock.now().timestamp()
 
 
 def notify_url(settings: Settings) -> str:
@@ -112,12 +108,13 @@ class WeChatGateways:
 
 def live_pay_config(settings: Settings) -> PayConfig:
     """Load and check the merchant's key files; a clear ``ConfigurationError`` names what is wrong."""
+    if settings.wechat_private_key_path is None:
+        raise ConfigurationError("set LIEBIAN_WECHAT_PRIVATE_KEY_PATH (apiclient_key.pem)")
     try:
-        assert settings.wechat_private_key_path is not None
         key = crypto.load_private_key(settings.wechat_private_key_path.read_bytes())
         verifiers = load_verifiers(settings.wechat_pay_public_key_id, settings.wechat_pay_public_key_path,
                                    list(settings.wechat_platform_cert_paths))
-    except (OSError, ValueError, AssertionError) as exc:
+    except (OSError, ValueError) as exc:
         raise ConfigurationError(f"WeChat Pay key files: {exc}") from exc
     if not verifiers:
         raise ConfigurationError("set LIEBIAN_WECHAT_PAY_PUBLIC_KEY_ID and LIEBIAN_WECHAT_PAY_PUBLIC_KEY_PATH "
@@ -131,7 +128,7 @@ def live_pay_config(settings: Settings) -> PayConfig:
             merchant_serial=settings.wechat_cert_serial or "", merchant_key=key,
             apiv3_key=settings.wechat_apiv3_key or "", verifiers=verifiers,
             wechatpay_serial=settings.wechat_pay_public_key_id or next(iter(verifiers)),
-            notify_url=url, base_url=settings.wechat_pay_base_url.rstrip("/"),
+            notify_url=url, base_url=settings.wechat_pay_base_url,
         )
     except ValueError as exc:
         raise ConfigurationError(f"WeChat Pay configuration: {exc}") from exc
@@ -146,7 +143,7 @@ def install(settings: Settings, app: ASGIApp | None) -> WeChatGateways:
         _install_pay(client)
         mini = MiniProgramClient(MiniProgramConfig(
             appid=settings.wechat_appid or "", secret=settings.wechat_app_secret or "",
-            base_url=settings.wechat_api_base_url.rstrip("/")), http)
+            base_url=settings.wechat_api_base_url), http)
         miniapp_ports.install_wechat(mini, client.config.mchid)
         return WeChatGateways(pay_client=client, mini_program=mini, identity=MiniProgramIdentity(mini),
                               http_clients=[http])
@@ -180,12 +177,12 @@ def _install_remote_sandbox(settings: Settings, url: str) -> WeChatGateways:
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigurationError(f"LIEBIAN_SANDBOX_WECHAT_URL is set but {path} is unreadable: {exc}") from exc
     http = httpx.AsyncClient(timeout=TIMEOUT)
-    config = credentials.pay_config(notify_url=notify_url(settings), base_url=url.rstrip("/"))
+    config = credentials.pay_config(notify_url=notify_url(settings), base_url=url)
     client = PayClient(config, http, now=clock_seconds)
     _install_pay(client)
     control = RemoteFake(http, url)
     _register_tick(control)
-    mini = MiniProgramClient(credentials.mini_program_config(url.rstrip("/")), http, now=clock_seconds)
+    mini = MiniProgramClient(credentials.mini_program_config(url), http, now=clock_seconds)
     miniapp_ports.install_wechat(mini, client.config.mchid)
     return WeChatGateways(control=control, pay_client=client, mini_program=mini,
                           identity=MiniProgramIdentity(mini, sandbox_codes=control.login_code), http_clients=[http])

@@ -53,8 +53,8 @@ def _gateway_error(exc: WeChatPayError) -> BadGateway:
 
 class WeChatPayProvider:
     name = "wechat"
-    capabilities = frozenset({Capability.ONLINE, Capability.REFUND, Capability.ASYNC_NOTIFY,
-                              Capability.PROFIT_SHARING})
+    # Not PROFIT_SHARING yet: orders are not created with settle_info.profit_sharing until distribution does.
+    capabilities = frozenset({Capability.ONLINE, Capability.REFUND, Capability.ASYNC_NOTIFY})
 
     def __init__(self, client: PayClient) -> None:
         self.client = client
@@ -84,11 +84,13 @@ class WeChatPayProvider:
             if exc.code == "ORDER_NOT_EXIST":
                 return None
             raise
-        paid = data.get("trade_state") in ("SUCCESS", "REFUND")
+        state = self.client.field(data, "trade_state", str)
+        paid = state in ("SUCCESS", "REFUND")
         return PaymentSnapshot(
-            out_trade_no=out_trade_no, paid=paid, state=str(data.get("trade_state", "")),
-            amount_fen=int(data.get("amount", {}).get("total", 0)),
-            provider_txn_id=data.get("transaction_id"), paid_at=_parse_time(data.get("success_time")),
+            out_trade_no=out_trade_no, paid=paid, state=state,
+            amount_fen=self.client.field(self.client.field(data, "amount", dict), "total", int),
+            provider_txn_id=self.client.field(data, "transaction_id", str) if paid else None,
+            paid_at=_parse_time(data.get("success_time")),
         )
 
     async def close(self, out_trade_no: str) -> None:
@@ -145,8 +147,7 @@ class WeChatPayProvider:
             raise Invalid("merchant_mismatch", "The notification is for another merchant or mini-program.")
         return self._event(kind, note, r)
 
-    @staticmethod
-    def _event(kind: EventKind, note: notifications.Notification, r: dict[str, Any]) -> ProviderEvent:
+    def _event(self, kind: EventKind, note: notifications.Notification, r: dict[str, Any]) -> ProviderEvent:
         amount: dict[str, Any] = r["amount"] if isinstance(r.get("amount"), dict) else {}
         if kind == "payment.succeeded":
             if r.get("trade_state") != "SUCCESS":
@@ -159,6 +160,6 @@ class WeChatPayProvider:
         if not isinstance(key, str) or not isinstance(fen, int):
             raise BadRequest("invalid_notification", "The notification lacks its business key or amount.")
         return ProviderEvent(kind=kind, event_id=note.id, business_key=key, amount_fen=fen,
-                             merchant_id=str(r.get("mchid", r.get("mch_id"))),
+                             merchant_id=self.merchant_id,
                              provider_txn_id=txn if isinstance(txn, str) else None,
                              occurred_at=_parse_time(r.get(at)) or clock.now(), payload=r)

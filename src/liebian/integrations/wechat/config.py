@@ -19,6 +19,9 @@ class MiniProgramConfig:
     secret: str = field(repr=False)
     base_url: str = "https://api.weixin.qq.com"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
 
 @dataclass(frozen=True)
 class PayConfig:
@@ -41,6 +44,7 @@ class PayConfig:
     base_url: str = "https://api.mch.weixin.qq.com"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))  # paths start with "/"
         problems = pay_config_problems(self)
         if problems:
             raise ValueError("; ".join(problems))

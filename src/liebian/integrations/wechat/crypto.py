@@ -266,6 +266,7 @@ def open_data_decrypt(session_key: str, encrypted_data: str, iv: str, appid: str
         data = json.loads(unpadder.update(padded) + unpadder.finalize())
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise DecryptionError("open data does not decrypt with the session key") from exc
-    if not isinstance(data, dict) or data.get("watermark", {}).get("appid") != appid:
+    watermark = data.get("watermark") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(watermark, dict) or watermark.get("appid") != appid:
         raise DecryptionError("open data watermark names another appid")
     return data

@@ -167,7 +167,7 @@ class MiniProgramClient:
         self._http = http
         self._now = now
         self._tokens = tokens or AccessTokenCache()
-        self._base = config.base_url.rstrip("/")
+        self._base = config.base_url
         install_log_redaction()
 
     # --- login (§1.1) ---

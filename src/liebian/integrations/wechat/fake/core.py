@@ -232,12 +232,14 @@ class FakeWeChat:
                         headers=self.sign_headers(body) if exc.status < 500 else {})
 
     # --- notifications (wechat.md §2.6) ---
-    def envelope(self, event_type: str, original_type: str, summary: str, resource: dict[str, Any]) -> bytes:
-        """A notification body: the resource sealed with AES-256-GCM under the APIv3 key."""
+    def envelope(self, event_type: str, original_type: str, summary: str,
+                 resource: dict[str, Any]) -> tuple[str, bytes]:
+        """A notification (its event id, its body): the resource sealed with AES-256-GCM under the APIv3 key."""
         nonce = secrets.token_urlsafe(9)[:12]
         plaintext = json.dumps(resource, ensure_ascii=False)
-        return json.dumps({
-            "id": "EV-" + uuid.uuid4().hex[:24], "create_time": rfc3339_at(self.now()),
+        event_id = "EV-" + uuid.uuid4().hex[:24]
+        return event_id, json.dumps({
+            "id": event_id, "create_time": rfc3339_at(self.now()),
             "resource_type": "encrypt-resource", "event_type": event_type, "summary": summary,
             "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
                          "ciphertext": crypto.aes_gcm_encrypt(self.credentials.apiv3_key, plaintext, nonce,
@@ -248,13 +250,12 @@ class FakeWeChat:
     def signed_notification(self, event_type: str, original_type: str, summary: str,
                             resource: dict[str, Any]) -> tuple[dict[str, str], bytes]:
         """Headers and body of one delivery, signed now (for tests that post it themselves)."""
-        body = self.envelope(event_type, original_type, summary, resource)
+        _, body = self.envelope(event_type, original_type, summary, resource)
         return {**self.sign_headers(body), "Content-Type": "application/json"}, body
 
     def notify(self, url: str, event_type: str, original_type: str, summary: str, resource: dict[str, Any]) -> str:
         """Queue a notification; it goes out on the next ``tick()``/``deliver_due()`` (or later, per controls)."""
-        body = self.envelope(event_type, original_type, summary, resource)
-        event_id = str(json.loads(body)["id"])
+        event_id, body = self.envelope(event_type, original_type, summary, resource)
         if self.controls.drop_callbacks:
             self.controls.drop_callbacks -= 1
             log.info("fake wechat: dropped notification %s", event_type)
@@ -300,11 +301,9 @@ class FakeWeChat:
             delivery.next_at = self.now() + RETRY_SCHEDULE[delivery.attempts - 1]
 
     async def _post(self, url: str, headers: dict[str, str], body: bytes) -> int:
-        client = self.notify_http
-        if client is None:
-            async with httpx.AsyncClient(timeout=5.0) as own:
-                return await self._send(own, url, headers, body)
-        return await self._send(client, url, headers, body)
+        if self.notify_http is None:  # one client for every delivery (a fake run as its own server)
+            self.notify_http = httpx.AsyncClient(timeout=5.0)
+        return await self._send(self.notify_http, url, headers, body)
 
     @staticmethod
     async def _send(client: httpx.AsyncClient, url: str, headers: dict[str, str], body: bytes) -> int:

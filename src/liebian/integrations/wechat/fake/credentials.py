@@ -40,7 +40,7 @@ class SandboxCredentials:
         merchant, platform, legacy = (crypto.generate_private_key() for _ in range(3))
         cert = crypto.self_signed_certificate(legacy, "Tenpay.com Root CA (sandbox)",
                                               now or dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
-        return cls(
+        made = cls(
             appid="wx" + secrets.token_hex(8), app_secret=secrets.token_hex(16),
             mchid=str(1_900_000_000 + secrets.randbelow(99_999_999)),
             merchant_serial=secrets.token_hex(20).upper(),
@@ -50,11 +50,18 @@ class SandboxCredentials:
             platform_key_pem=crypto.private_key_pem(platform).decode(),
             certificate_pem=cert.decode(), certificate_key_pem=crypto.private_key_pem(legacy).decode(),
         )
+        # The keys in hand need not be parsed back from their PEM (a few tens of milliseconds each).
+        made.__dict__.update(merchant_key=merchant, platform_key=platform, certificate_key=legacy)
+        return made
+
+    @cached_property
+    def merchant_key(self) -> rsa.RSAPrivateKey:
+        return crypto.load_private_key(self.merchant_key_pem.encode())
 
     # --- WeChat's side ---
     @cached_property
     def merchant_public_key(self) -> rsa.RSAPublicKey:
-        return crypto.load_private_key(self.merchant_key_pem.encode()).public_key()
+        return self.merchant_key.public_key()
 
     @cached_property
     def platform_key(self) -> rsa.RSAPrivateKey:
@@ -78,7 +85,7 @@ class SandboxCredentials:
             verifiers[self.certificate_serial] = crypto.load_public_key(self.certificate_pem.encode())
         return PayConfig(
             mchid=self.mchid, appid=self.appid, merchant_serial=self.merchant_serial,
-            merchant_key=crypto.load_private_key(self.merchant_key_pem.encode()), apiv3_key=self.apiv3_key,
+            merchant_key=self.merchant_key, apiv3_key=self.apiv3_key,
             verifiers=verifiers, wechatpay_serial=self.public_key_id, notify_url=notify_url, base_url=base_url,
         )
 

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -26,6 +26,7 @@ log = logging.getLogger("liebian.wechat.pay")
 _WORD = re.compile(r"v3|[a-z][a-z_-]*")
 
 Clock = Callable[[], float]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,8 @@ class PayClient:
     def _checked(self, response: httpx.Response) -> PayResponse:
         raw = response.content
         if response.status_code >= 500:
-            raise WeChatPayError(response.status_code, _error(raw)[0] or "SYSTEM_ERROR", _error(raw)[1],
-                                 outcome_unknown=True)
+            code, message = _error(raw)
+            raise WeChatPayError(response.status_code, code or "SYSTEM_ERROR", message, outcome_unknown=True)
         if response.status_code >= 400:
             code, message = _error(raw)
             raise WeChatPayError(response.status_code, code or "UNKNOWN", message)
@@ -95,7 +96,19 @@ class PayClient:
         except ValueError as exc:
             raise WeChatPayError(response.status_code, "INVALID_RESPONSE", "the answer is not JSON",
                                  outcome_unknown=True) from exc
-        return PayResponse(response.status_code, data if isinstance(data, dict) else {})
+        if not isinstance(data, dict):
+            raise WeChatPayError(response.status_code, "INVALID_RESPONSE", "the answer is not a JSON object",
+                                 outcome_unknown=True)
+        return PayResponse(response.status_code, data)
+
+    @staticmethod
+    def field(data: Mapping[str, Any], key: str, kind: type[T]) -> T:
+        """A field of a verified answer, of the type WeChat documents; anything else is a malformed answer."""
+        value = data.get(key)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise WeChatPayError(200, "INVALID_RESPONSE", f"the answer's {key!r} is missing or malformed",
+                                 outcome_unknown=True)
+        return value
 
 
 def _error(raw: bytes) -> tuple[str, str]:

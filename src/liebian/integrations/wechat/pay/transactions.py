@@ -74,7 +74,7 @@ async def jsapi_prepay(client: PayClient, order: JsapiOrder) -> str:
     cfg = client.config
     answer = await client.request("POST", "/v3/pay/transactions/jsapi",
                                   body=order.body(cfg.appid, cfg.mchid, cfg.notify_url))
-    return str(answer.data["prepay_id"])
+    return client.field(answer.data, "prepay_id", str)
 
 
 async def query_by_out_trade_no(client: PayClient, out_trade_no: str) -> dict[str, Any]:
