@@ -72,7 +72,18 @@ def _install_fission() -> None:
 
 
 async def order_facts(session: AsyncSession, shop_id: int, order_id: int) -> miniapp_ports.OrderFacts:
-    """``orders`` as the mini-program services see it (they sit beside ``orders`` and cannot import it)."""
+    """``orders`` as the mini-program services see it (they sit beside ``orders`` and cannot import it).
+
+    Read once per transaction: the reactions to one order event (shipping upload, subscribe message)
+    share it instead of loading the order and its lines each time.
+    """
+    known: dict[int, miniapp_ports.OrderFacts] = session.info.setdefault("order_facts", {})
+    if order_id not in known:
+        known[order_id] = await _order_facts(session, shop_id, order_id)
+    return known[order_id]
+
+
+async def _order_facts(session: AsyncSession, shop_id: int, order_id: int) -> miniapp_ports.OrderFacts:
     order = await queries.get_order(session, shop_id, order_id, with_customer=True)
     payment = order.payment
     return miniapp_ports.OrderFacts(

@@ -322,3 +322,17 @@ async def test_overlong_order_numbers_are_refused_not_truncated(shop: ShopHarnes
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
     r = await shop.client.post(f"/api/v1/sandbox/wechat/payments/{'9' * 33}/succeed")
     assert r.status_code == 422
+
+
+async def test_a_blank_carrier_is_refused_before_anything_is_stored(shop: ShopHarness) -> None:
+    sku = await shop.sku(price_fen=100)
+    buyer = await shop.login("buyer")
+    order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}])
+    await shop.pay(order)
+    r = await shop.client.post(f"/api/v1/console/orders/{order['order_no']}/ship", headers=shop.staff,
+                               json={"carrier": "   ", "tracking_no": "SF1"})
+    assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    assert (await shop.order(buyer, order["order_no"]))["status"] == "paid"
+    shipped = await shop.client.post(f"/api/v1/console/orders/{order['order_no']}/ship", headers=shop.staff,
+                                     json={"carrier": " 顺丰 ", "tracking_no": "SF1"})
+    assert shipped.json()["carrier"] == "顺丰"

@@ -79,8 +79,11 @@ async def bill(db: Database, out_bill_no: str) -> Row[Any]:
 
 
 async def sweep(db: Database) -> None:
-    async with db.unit_of_work() as session:
-        await payouts.sweep_transfers(session, clock.now())
+    """Until nothing is due, one bill per transaction, as the worker does."""
+    while True:
+        async with db.unit_of_work() as session:
+            if not await payouts.sweep_transfers(session, clock.now()):
+                return
 
 
 async def advance(db: Database, seconds: float) -> None:
@@ -326,3 +329,21 @@ async def test_concurrent_withdrawals_never_overdraw_the_balance(shop: ShopHarne
     assert await p.available() == 0
     assert await shop.count("transfer_bills") == 10
     assert (await assert_consistent(shop))[TRANSFERS_IN_FLIGHT] == -1000
+
+
+async def test_a_finished_bill_is_settled_once_when_its_notification_and_the_reconciler_race(
+        shop: ShopHarness, wired: FakeWeChat) -> None:
+    """Five copies of the SUCCESS notification at once, and reconcilers asking at the same moment, on real
+    connections: one ``transfer.paid`` posting, the ledger consistent."""
+    p = await promoter(shop)
+    await p.credit(1200)
+    view = await p.withdraw(1200)
+    await send(shop.db, view)
+    fake_transfers.confirm_transfer(wired, view.out_bill_no)
+    wired.controls.duplicate_callbacks = 4
+    await advance(shop.db, 24 * 3600 + 601)  # the reconciler is due for this bill too
+    await asyncio.gather(wired.deliver_due(), sweep(shop.db), sweep(shop.db))
+    assert (await bill(shop.db, view.out_bill_no)).state == "succeeded"
+    assert await shop.scalar("SELECT count(*) FROM ledger_transactions WHERE shop_id = :shop "
+                             "AND kind IN ('transfer.paid', 'transfer.returned')") == 1
+    await assert_consistent(shop)

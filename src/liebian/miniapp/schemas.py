@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from liebian.miniapp.rules import Source
 
@@ -72,7 +72,8 @@ class SubscriptionsOut(BaseModel):
 
 class ShippingCorrectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    carrier: str = Field(min_length=1, max_length=50)
+    # Stripped first: a blank carrier would be stored and only refused later by WeChat's shipping upload.
+    carrier: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
     tracking_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
 
 

@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liebian.customers import service as customers
 from liebian.events import OrderPaid, OrderRefunded, OrderShipped
 from liebian.integrations.wechat.errors import InvalidArgument, WeChatApiError
-from liebian.integrations.wechat.miniprogram import ERRCODE_NO_SUBSCRIPTION, FieldValue, render_subscribe_data
+from liebian.integrations.wechat.miniprogram import (
+    ERRCODE_FIELD_INVALID,
+    ERRCODE_NO_SUBSCRIPTION,
+    FieldValue,
+    render_subscribe_data,
+)
 from liebian.kit import outbox
 from liebian.kit.clock import clock
 from liebian.kit.errors import Invalid, NotFound
@@ -35,7 +40,7 @@ log = logging.getLogger(__name__)
 SEND_TOPIC = "miniapp.subscribe_send"
 MAX_GRANTS = 50  # per template and customer: far more than anyone accepts; bounds a misbehaving client
 # Refusals that will not change on a retry; WeChat did not use the customer's grant for them.
-PERMANENT_ERRCODES = frozenset({40003, 40037, 41030, 47001, 47003})
+PERMANENT_ERRCODES = frozenset({40003, 40037, 41030, 47001, ERRCODE_FIELD_INVALID})
 
 
 @dataclass(frozen=True)

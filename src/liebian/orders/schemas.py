@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from liebian.kit.money import MAX_FEN
 from liebian.kit.web import MAX_ID
@@ -115,7 +115,8 @@ class OrderPage(BaseModel):
 
 class ShipIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    carrier: str = Field(min_length=1, max_length=50)
+    # Stripped first: a blank carrier would be stored and only refused later by WeChat's shipping upload.
+    carrier: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
     tracking_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
 
 

@@ -43,7 +43,9 @@ REFUND_TOPIC = "payments.refund"
 CLOSE_TOPIC = "payments.close"
 # A payment notification normally arrives within seconds; after this the reconciler asks instead.
 FIRST_CHECK_AFTER = timedelta(seconds=60)
-SWEEP_BATCH = 50
+# One payment (or refund) per transaction: each is settled by asking the provider while its row is
+# locked, and that payment's own notification must not wait behind a batch of other calls.
+SWEEP_BATCH = 1
 
 EventHandler = Callable[[AsyncSession, ProviderEvent], Awaitable[None]]
 _event_handlers: dict[EventKind, EventHandler] = {}

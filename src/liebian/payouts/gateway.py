@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from liebian.kit.errors import ServiceUnavailable
+from liebian.payouts.models import FINAL_STATES
 
 TransferState = Literal["wait_user_confirm", "processing", "succeeded", "failed", "cancelled"]
 
@@ -36,7 +37,7 @@ class TransferResult:
 
     @property
     def final(self) -> bool:
-        return self.state in ("succeeded", "failed", "cancelled")
+        return self.state in FINAL_STATES
 
 
 class TransferRefused(Exception):

@@ -41,6 +41,7 @@ from liebian.payouts.gateway import (
     TransferResult,
     registry,
 )
+from liebian.payouts.models import OPEN_STATES
 from liebian.payouts.wechat import result_from_wechat
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ CONFIRM_GRACE = timedelta(minutes=10)
 # Bills not yet sent are looked at by the reconciler after this, in case their outbox message is stuck.
 SAFETY_NET = timedelta(minutes=5)
 PROCESSING_RECHECK = timedelta(minutes=1)
-SWEEP_BATCH = 50
-OPEN = "('requested', 'wait_user_confirm', 'processing')"
+# One bill per transaction: each is settled with calls to WeChat while its row is locked, and a
+# notification or a cancel for any other bill must not wait behind them.
+SWEEP_BATCH = 1
+OPEN = repr(OPEN_STATES)  # the SQL list: ('requested', 'wait_user_confirm', 'processing')
 _COLUMNS = ("id, shop_id, customer_id, provider, openid, out_bill_no, amount_fen, remark, user_name, state, "
             "package_info, transfer_bill_no, attempts, last_error, created_at, finished_at")
 
@@ -361,7 +364,7 @@ async def ledger_violations(session: AsyncSession) -> list[Violation]:
         "AND t.kind IN ('transfer', 'transfer.paid', 'transfer.returned') "
         "LEFT JOIN ledger_entries e ON e.transaction_id = t.id GROUP BY b.id"), {"flight": TRANSFERS_IN_FLIGHT})
     for r in rows:
-        open_ = r.state in ("requested", "wait_user_confirm", "processing")
+        open_ = r.state in OPEN_STATES
         expected = (-r.amount_fen if open_ else 0, 1, int(r.state == "succeeded"),
                     int(r.state in ("failed", "cancelled")))
         if (int(r.flight), r.sent, r.paid, r.returned) != expected:
