@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/liebian serve --demo
+	$(BIN)/liebian serve --demo --access-log
 
 lint: setup
 	$(BIN)/ruff check src tests

@@ -325,13 +325,13 @@ SELECT s.id, s.shop_id, s.code, s.sharer_id, s.target_type, s.target_id, s.chann
 s.root_id, s.depth, s.created_at, coalesce(r.sharer_id, s.sharer_id) AS root_sharer_id \
 FROM fission_shares s LEFT JOIN fission_shares r ON r.id = s.root_id WHERE s.code = '{code}' AND s.shop_id = :shop_id \
 \\gset share_
+SELECT promoter_id, bound_at, expires_at, protected_until FROM fission_bindings WHERE shop_id = :shop_id \
+AND customer_id = :c;
 WITH v AS (INSERT INTO fission_visits (shop_id, share_id, sharer_id, customer_id, device_id, channel, scene, \
 created_at) VALUES (:shop_id, :share_id, :share_sharer_id, :c, NULL, :share_channel, NULL, now()) RETURNING id), \
 f AS (INSERT INTO fission_facts (shop_id, at, kind, customer_id, sharer_id, share_id, root_share_id, channel, \
 target_type, target_id) VALUES (:shop_id, now(), 'visit', :c, :share_sharer_id, :share_id, :share_id, \
 :share_channel, :share_target_type, :share_target_id)) SELECT id FROM v;
-SELECT promoter_id, bound_at, expires_at, protected_until FROM fission_bindings WHERE shop_id = :shop_id \
-AND customer_id = :c;
 COMMIT;
 """
 

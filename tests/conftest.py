@@ -138,10 +138,12 @@ def count_statements(db: Database) -> Any:
     def counting() -> Iterator[StatementCounter]:
         counter = StatementCounter()
         event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
+        db.statement_hooks.append(counter.statements.append)  # hot paths on the driver connection
         try:
             yield counter
         finally:
             event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
+            db.statement_hooks.remove(counter.statements.append)
     return counting
 
 

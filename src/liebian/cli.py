@@ -101,6 +101,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="API processes (each also runs a worker).")] = 1,
     with_demo: Annotated[bool, typer.Option("--demo", help="Seed the demo shop first (sandbox).")] = False,
+    access_log: Annotated[bool, typer.Option(
+        envvar="LIEBIAN_ACCESS_LOG",
+        help="Log every request line (as gunicorn, off unless asked: it costs about a quarter of the CPU of a "
+             "share visit, and the proxy in front usually logs requests already).")] = False,
 ) -> None:
     """Migrate, then serve the API (and the job worker in-process) until Ctrl-C or SIGTERM."""
 
@@ -125,12 +129,13 @@ def serve(
             from liebian.app import create_app
 
             application = create_app(get_settings(), run_worker=True)
-            uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="info")).run()
+            uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="info",
+                                          access_log=access_log)).run()
         else:
             from uvicorn.supervisors import Multiprocess
 
             config = NoDelayConfig("liebian.app:create_app_from_env", factory=True, host=host, port=port,
-                                   workers=workers, log_level="info")
+                                   workers=workers, log_level="info", access_log=access_log)
             Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
+from PIL import Image
+
 from liebian.fission import rules
+from liebian.integrations.render.poster import IMAGE_BOX
 from tests.conftest import ADDRESS, ShopHarness, assert_problem, make_shop
+from tests.photo_server import PhotoServer
 
 
 async def share(shop: ShopHarness, who: dict[str, str], target_id: int, *, target_type: str = "product",
@@ -263,6 +268,27 @@ async def test_share_images(shop: ShopHarness) -> None:
     assert again.status_code == 200
     assert await shop.scalar("SELECT count(*) FROM fission_codes c JOIN fission_shares s ON s.id = c.share_id "
                              "WHERE s.shop_id = :shop") == 1
+
+
+def _photo_area_colour(poster_png: bytes) -> tuple[int, ...]:
+    left, top, right, bottom = IMAGE_BOX
+    with Image.open(io.BytesIO(poster_png)) as poster:
+        pixel: tuple[int, ...] = poster.convert("RGB").getpixel(((left + right) // 2, (top + bottom) // 2))
+    return pixel
+
+
+async def test_a_poster_shows_the_products_first_photo_from_the_merchants_host(shop: ShopHarness) -> None:
+    alice = await shop.login("alice")
+    with PhotoServer().running() as photos:
+        with_photo = (await shop.product(title="红色的茶", images=[photos.url("/red.png")]))["id"]
+        dead_link = (await shop.product(title="没有图", images=[photos.url("/missing")]))["id"]
+        for _ in range(2):
+            r = await shop.client.get((await share(shop, alice, with_photo))["poster_png_url"])
+            assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+            assert _photo_area_colour(r.content) == (255, 0, 0)
+        assert photos.hits["/red.png"] == 1  # kept on disk after the first poster
+        r = await shop.client.get((await share(shop, alice, dead_link))["poster_png_url"])
+        assert r.status_code == 200 and _photo_area_colour(r.content) != (255, 0, 0)  # the placeholder
 
 
 async def test_a_hundred_promoters_race_for_one_new_customer(client: Any, db: Any) -> None:

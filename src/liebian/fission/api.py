@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from liebian.catalog import service as catalog
@@ -14,8 +15,17 @@ from liebian.fission import attribution, binding, rules, shares
 from liebian.fission import images as share_images
 from liebian.kit.clock import clock
 from liebian.kit.errors import Invalid
-from liebian.kit.web import DbSession, IdPath, OptionalCustomerClaims
-from liebian.shops.deps import ConsoleShop, CurrentShop, ShopCustomer, shop_customer
+from liebian.kit.web import (
+    DbSession,
+    HotRoute,
+    IdPath,
+    checked_param,
+    claims_from_header,
+    json_body,
+    refresh_shared_clock,
+)
+from liebian.shops import service as shops
+from liebian.shops.deps import ConsoleShop, CurrentShop, ShopCustomer
 from liebian.shops.service import ShopRef
 
 router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["customer: fission"])
@@ -89,20 +99,49 @@ class VisitOut(BaseModel):
     target_id: int
 
 
-@router.post("/visits", status_code=201, response_model=VisitOut)
-async def visit(body: VisitIn, shop: CurrentShop, claims: OptionalCustomerClaims, session: DbSession,
-                x_device_id: Annotated[str | None, Header(pattern=DEVICE_ID)] = None) -> VisitOut:
-    """Logged in: the visit may bind the customer. Anonymous: ``X-Device-Id`` keeps the visit until login."""
-    customer_id = None
-    if claims is not None:
-        customer_id = shop_customer(shop, claims).subject_id
-    elif x_device_id is None:
+_VISIT_DOC: dict[str, Any] = {
+    "parameters": [
+        {"name": "shop", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 40}},
+        {"name": "Authorization", "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "Bearer <customer token>; without it, send X-Device-Id"},
+        {"name": "X-Device-Id", "in": "header", "required": False,
+         "schema": {"type": "string", "pattern": DEVICE_ID}, "description": "an anonymous visitor's device"},
+    ],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": VisitIn.model_json_schema()}}},
+}
+
+
+@router.post("/visits", status_code=201, response_model=VisitOut, openapi_extra=_VISIT_DOC)
+async def visit(request: Request) -> Response:
+    """Logged in: the visit may bind the customer. Anonymous: ``X-Device-Id`` keeps the visit until login.
+
+    The engine's hottest write: it reads its own path, headers and body (documented in ``_VISIT_DOC``) and
+    takes no session.
+    A customer already bound, the common case, is recorded on a driver connection in one short transaction;
+    a touch that may change a binding goes through the session path with its lock and history.
+    """
+    shop = checked_param(request.path_params["shop"], "path", "shop", max_length=40) or ""
+    body = json_body(await request.body(), VisitIn)
+    device_id = checked_param(request.headers.get("x-device-id"), "header", "x-device-id", max_length=64,
+                              pattern=binding.DEVICE_ID)
+    claims = claims_from_header(request, request.headers.get("authorization"), "customer")
+    if claims is None and device_id is None:
         raise Invalid("visitor_unknown", "Send a customer token, or an X-Device-Id for an anonymous visitor.")
     code = rules.code_from_scene(body.share_code) or body.share_code
-    result = await binding.record_visit(session, shop_id=shop.id, settings=shop.settings, code=code,
-                                        customer_id=customer_id, device_id=x_device_id, scene=body.scene)
-    return VisitOut(visit_id=result.visit_id, bound_promoter_id=result.bound_promoter_id,
-                    target_type=result.share.target_type, target_id=result.share.target_id)
+    db = request.app.state.db
+    await refresh_shared_clock(request)
+    async with db.driver_transaction() as conn:
+        result = await binding.record_settled_visit(conn, slug=shop, code=code, claims=claims, device_id=device_id,
+                                                    scene=body.scene)
+    if result is None:
+        async with db.unit_of_work() as session:
+            ref = await shops.shop_by_slug(session, shop)
+            result = await binding.record_visit(session, shop_id=ref.id, settings=ref.settings, code=code,
+                                                customer_id=None if claims is None else claims.subject_id,
+                                                device_id=device_id, scene=body.scene)
+    return JSONResponse({"visit_id": result.visit_id, "bound_promoter_id": result.bound_promoter_id,
+                         "target_type": result.share.target_type, "target_id": result.share.target_id},
+                        status_code=201)
 
 
 @router.get("/shares/{code}/qr.png", response_class=Response)
@@ -126,18 +165,30 @@ async def share_wxacode(code: CodePath, request: Request, shop: CurrentShop, ses
 
 
 @router.get("/shares/{code}/poster.png", response_class=Response)
-async def share_poster(code: CodePath, request: Request, shop: CurrentShop, session: DbSession) -> Response:
-    share = await shares.by_code(session, shop.id, code)
-    title, price = shop.name, None
-    if share.target_type == rules.TargetType.PRODUCT:
-        product = await catalog.get_product(session, shop.id, share.target_id, public=True)
-        title, price = product.title, product.price_from_fen
-    nickname = (await customers.get(session, shop.id, share.sharer_id)).nickname if share.sharer_id else None
-    sandbox = request.app.state.settings.sandbox
-    code_png = (await share_images.qr_png(share_out(request, shop, share).url) if sandbox
-                else await share_images.wxacode(session, request.app.state.wechat.mini_program, share))
-    return share_images.png(await share_images.poster(shop_name=shop.name, title=title, price_fen=price,
-                                                      sharer_nickname=nickname, code_png=code_png))
+async def share_poster(code: CodePath, request: Request,
+                       shop: Annotated[str, Path(max_length=40)]) -> Response:
+    """The share's poster: the product's first photo, title and price, the sharer and the code.
+
+    The photo is fetched from the merchant's image host after the database work is done, so a slow host
+    never holds a database connection.
+    """
+    state = request.app.state
+    async with state.db.unit_of_work() as session:
+        ref = await shops.shop_by_slug(session, shop)
+        share = await shares.by_code(session, ref.id, code)
+        title, price, photo_url = ref.name, None, None
+        if share.target_type == rules.TargetType.PRODUCT:
+            product = await catalog.get_product(session, ref.id, share.target_id, public=True)
+            title, price = product.title, product.price_from_fen
+            photo_url = product.images[0] if product.images else None
+        nickname = (await customers.get(session, ref.id, share.sharer_id)).nickname if share.sharer_id else None
+        code_png = (await share_images.qr_png(share_out(request, ref, share).url) if state.settings.sandbox
+                    else await share_images.wxacode(session, state.wechat.mini_program, share))
+    base = state.settings.public_base_url.rstrip("/")
+    photo = None if photo_url is None else await state.remote_images.get(
+        f"{base}{photo_url}" if photo_url.startswith("/") else photo_url)
+    return share_images.png(await share_images.poster(shop_name=ref.name, title=title, price_fen=price,
+                                                      sharer_nickname=nickname, code_png=code_png, photo=photo))
 
 
 @router.get("/me/binding")
@@ -173,3 +224,6 @@ async def order_attribution(order_no: Annotated[str, Path(max_length=32)], shop:
 @console.get("/customers/{customer_id}/binding-history")
 async def binding_history(customer_id: IdPath, shop: ConsoleShop, session: DbSession) -> dict[str, Any]:
     return {"items": await binding.history(session, shop.id, customer_id)}
+
+
+hot_routes = (HotRoute.of("POST", f"{router.prefix}/visits", visit),)

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.events import CustomerIdentified
 from liebian.fission import facts, rules
-from liebian.fission.shares import ShareRow, by_code, share_by_id
+from liebian.fission.shares import ShareRow, by_code, by_code_on, share_by_id
+from liebian.kit.auth import Claims
 from liebian.kit.clock import clock
+from liebian.kit.db import DriverConnection
 from liebian.shops import service as shops
 from liebian.shops.rules import ShopSettings
 
@@ -36,13 +38,16 @@ def binding_rules(settings: ShopSettings) -> rules.BindingRules:
                               new_customers_only=settings.bind_new_customers_only)
 
 
-# The visit and its analytics fact in one statement: this is the hottest write of the engine.
-_RECORD_VISIT = text(
+# The visit and its analytics fact in one statement: this is the hottest write of the engine. The ``$n``
+# texts serve both the session paths (``exec_driver_sql``) and the hot path's driver connection.
+_RECORD_VISIT = (
     "WITH v AS (INSERT INTO fission_visits (shop_id, share_id, sharer_id, customer_id, device_id, channel, scene, "
-    "created_at) VALUES (:s, :share, :sharer, :c, :d, :ch, :scene, :now) RETURNING id), "
+    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id), "
     "f AS (INSERT INTO fission_facts (shop_id, at, kind, customer_id, sharer_id, share_id, root_share_id, channel, "
-    "target_type, target_id) VALUES (:s, :now, 'visit', :c, :sharer, :share, :root, :ch, :tt, :tid)) "
+    "target_type, target_id) VALUES ($1, $8, 'visit', $4, $3, $2, $9, $6, $10, $11)) "
     "SELECT id FROM v")
+_CURRENT = ("SELECT promoter_id, bound_at, expires_at, protected_until FROM fission_bindings "
+            "WHERE shop_id = $1 AND customer_id = $2")
 
 
 @dataclass(frozen=True)
@@ -52,15 +57,19 @@ class VisitResult:
     bound_promoter_id: int | None
 
 
+def _visit_args(shop_id: int, share: ShareRow, customer_id: int | None, device_id: str | None, scene: int | None,
+                now: datetime) -> tuple[object, ...]:
+    return (shop_id, share.id, share.sharer_id, customer_id, None if customer_id else device_id, share.channel,
+            scene, now, share.root, share.target_type, share.target_id)
+
+
 async def record_visit(session: AsyncSession, *, shop_id: int, settings: ShopSettings, code: str,
                        customer_id: int | None, device_id: str | None, scene: int | None) -> VisitResult:
     share = await by_code(session, shop_id, code)
     now = clock.now()
-    visit_id = (await session.execute(_RECORD_VISIT, {
-        "s": shop_id, "share": share.id, "sharer": share.sharer_id, "c": customer_id,
-        "d": None if customer_id else device_id, "ch": share.channel, "scene": scene, "now": now,
-        "root": share.root, "tt": share.target_type, "tid": share.target_id,
-    })).scalar_one()
+    conn = await session.connection()
+    visit_id = (await conn.exec_driver_sql(
+        _RECORD_VISIT, _visit_args(shop_id, share, customer_id, device_id, scene, now))).scalar_one()
     bound = None
     if customer_id is not None:
         bound = (await bind(session, shop_id=shop_id, rules_=binding_rules(settings), customer_id=customer_id,
@@ -69,10 +78,32 @@ async def record_visit(session: AsyncSession, *, shop_id: int, settings: ShopSet
     return VisitResult(visit_id=visit_id, share=share, bound_promoter_id=bound)
 
 
+async def record_settled_visit(conn: DriverConnection, *, slug: str, code: str, claims: Claims | None,
+                               device_id: str | None, scene: int | None) -> VisitResult | None:
+    """The hot path of :func:`record_visit`, on a driver connection: shop, share, binding, the visit.
+
+    Returns None, having written nothing, when the touch may change the customer's binding; the caller
+    then runs :func:`record_visit` in a session (the advisory lock, the cycle check, the history row).
+    """
+    shop = await shops.shop_by_slug_on(conn, slug)
+    customer_id = None if claims is None else shops.shop_customer(shop, claims).subject_id
+    share = await by_code_on(conn, shop.id, code)
+    now = clock.now()
+    bound = None
+    if customer_id is not None:
+        row = await conn.fetchrow(_CURRENT, shop.id, customer_id)
+        current = rules.Binding(**row) if row is not None else None
+        if share.sharer_id is not None and not rules.settled_without_lock(
+                binding_rules(shop.settings), customer_id=customer_id, promoter_id=share.sharer_id,
+                current=current, now=now):
+            return None
+        bound = current.promoter_id if current is not None and current.active(now) else None
+    visit_id = await conn.fetchval(_RECORD_VISIT, *_visit_args(shop.id, share, customer_id, device_id, scene, now))
+    return VisitResult(visit_id=visit_id, share=share, bound_promoter_id=bound)
+
+
 async def _current(session: AsyncSession, shop_id: int, customer_id: int) -> rules.Binding | None:
-    row = (await session.execute(
-        text("SELECT promoter_id, bound_at, expires_at, protected_until FROM fission_bindings "
-             "WHERE shop_id = :s AND customer_id = :c"), {"s": shop_id, "c": customer_id})).first()
+    row = (await (await session.connection()).exec_driver_sql(_CURRENT, (shop_id, customer_id))).first()
     return rules.Binding(**row._mapping) if row is not None else None
 
 
@@ -96,9 +127,9 @@ async def bind(session: AsyncSession, *, shop_id: int, rules_: rules.BindingRule
                promoter_id: int, share: ShareRow | None, now: datetime) -> int | None:
     """Apply the shop's policy to one touch; returns the promoter the customer is bound to afterwards."""
     current = await _current(session, shop_id, customer_id)
-    permanent = rules_.policy is not rules.BindingPolicy.LAST_TOUCH
-    if current is not None and current.active(now) and (permanent or current.promoter_id == promoter_id):
-        return current.promoter_id  # kept either way: no need to take the lock
+    if rules.settled_without_lock(rules_, customer_id=customer_id, promoter_id=promoter_id, current=current,
+                                  now=now):
+        return current.promoter_id if current is not None and current.active(now) else None
     await session.execute(text("SELECT pg_advisory_xact_lock(:k, :s)"), {"k": BINDING_LOCK, "s": shop_id})
     current = await _current(session, shop_id, customer_id)  # what the lock holder before us may have done
     is_new = bool((await session.execute(text("SELECT is_new FROM customers WHERE id = :c AND shop_id = :s"),

@@ -58,9 +58,9 @@ async def wxacode(session: AsyncSession, client: MiniProgramClient, share: Share
 
 
 async def poster(*, shop_name: str, title: str, price_fen: int | None, sharer_nickname: str | None,
-                 code_png: bytes) -> bytes:
-    """Rendered off the event loop (tens of milliseconds of Pillow). Product photos live on the merchant's
-    CDN and are not fetched: the poster shows a placeholder."""
+                 code_png: bytes, photo: bytes | None) -> bytes:
+    """Rendered off the event loop (tens of milliseconds of Pillow); without a photo, or with one Pillow
+    cannot read, the poster shows a placeholder."""
     spec = posters.PosterSpec(shop_name=shop_name, title=title, price_fen=price_fen,
-                              sharer_nickname=sharer_nickname, product_image=None, code_image=code_png)
+                              sharer_nickname=sharer_nickname, product_image=photo, code_image=code_png)
     return await asyncio.to_thread(posters.render, spec)

@@ -96,6 +96,17 @@ class Decision:
     reason: str  # new, expired, last_touch / self, cycle, not_new, same, first_touch, locked, protected
 
 
+def settled_without_lock(rules: BindingRules, *, customer_id: int, promoter_id: int, current: Binding | None,
+                         now: datetime) -> bool:
+    """True when a touch cannot change the binding whatever else happens: self-referral, or an active
+    binding that only last touch could move (and only to someone else). The common case; no lock needed."""
+    if promoter_id == customer_id:
+        return True
+    if current is None or not current.active(now):
+        return False
+    return rules.policy is not BindingPolicy.LAST_TOUCH or current.promoter_id == promoter_id
+
+
 def decide(rules: BindingRules, *, customer_id: int, promoter_id: int, current: Binding | None,
            promoter_ancestors: frozenset[int], customer_is_new: bool, now: datetime) -> Decision:
     """Should a visit through ``promoter_id``'s share (re)bind ``customer_id``?

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liebian.kit.auth import Claims, TokenSigner
+from liebian.kit.auth import Claims, Kind, TokenSigner
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
 from liebian.kit.errors import Unauthorized
 from liebian.kit.idempotency import validate_key
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def database(request: Request) -> Database:
@@ -20,9 +26,15 @@ def database(request: Request) -> Database:
     return db
 
 
-def token_signer(request: Request) -> TokenSigner:
+def token_signer_of(request: Request) -> TokenSigner:
     signer: TokenSigner = request.app.state.signer
     return signer
+
+
+# Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def`` dependency in a
+# worker thread, and that thread hop cost more than the rest of a share visit.
+async def token_signer(request: Request) -> TokenSigner:
+    return token_signer_of(request)
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -31,6 +43,13 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
         if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
             await clock.refresh(session)  # several API processes share the sandbox clock
         yield session
+
+
+async def refresh_shared_clock(request: Request) -> None:
+    """For endpoints that do not take a :data:`DbSession` (hot paths): the same clock refresh."""
+    if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
+        async with database(request).unit_of_work() as session:
+            await clock.refresh(session)
 
 
 DbSession = Annotated[AsyncSession, Depends(request_session, scope="function")]
@@ -46,15 +65,66 @@ def _bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-def customer_claims(signer: Signer, authorization: Annotated[str | None, Header()] = None) -> Claims:
+HotHandler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class HotRoute:
+    """An endpoint answered before FastAPI's middleware, routing and parameter machinery (see ``app.py``).
+
+    It stays registered as an ordinary route too, with the same handler: that documents it in OpenAPI.
+    """
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: HotHandler
+
+    @classmethod
+    def of(cls, method: str, path: str, handler: HotHandler) -> HotRoute:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+        return cls(method, re.compile(f"^{regex}$"), handler)
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.method:
+            return None
+        found = self.pattern.match(path)
+        return None if found is None else found.groupdict()
+
+
+# Hot paths declare no parameters to FastAPI (its parameter and body handling cost as much CPU as a share
+# visit's SQL) and read the request themselves with these; errors are FastAPI's own 422s.
+def json_body(request_body: bytes, model: type[ModelT]) -> ModelT:
+    try:
+        return model.model_validate_json(request_body)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"]) if e["type"] != "json_invalid" else ("body",)} for e in exc.errors()]
+        ) from None
+
+
+def checked_param(value: str | None, where: str, name: str, *, max_length: int,
+                  pattern: re.Pattern[str] | None = None) -> str | None:
+    if value is not None and (len(value) > max_length or (pattern is not None and not pattern.match(value))):
+        raise RequestValidationError([{"type": "string_pattern_mismatch", "loc": (where, name),
+                                       "msg": f"Invalid {name}", "input": value}])
+    return value
+
+
+def claims_from_header(request: Request, authorization: str | None, kind: Kind) -> Claims | None:
+    """For hot paths that read the header themselves: no token is None, a token sent must be valid."""
+    return None if authorization is None else token_signer_of(request).verify(_bearer(authorization), kind)
+
+
+async def customer_claims(signer: Signer, authorization: Annotated[str | None, Header()] = None) -> Claims:
     return signer.verify(_bearer(authorization), "customer")
 
 
-def staff_claims(signer: Signer, authorization: Annotated[str | None, Header()] = None) -> Claims:
+async def staff_claims(signer: Signer, authorization: Annotated[str | None, Header()] = None) -> Claims:
     return signer.verify(_bearer(authorization), "staff")
 
 
-def optional_customer_claims(signer: Signer, authorization: Annotated[str | None, Header()] = None) -> Claims | None:
+async def optional_customer_claims(signer: Signer,
+                                   authorization: Annotated[str | None, Header()] = None) -> Claims | None:
     """Anonymous visitors are welcome; a token that is sent must still be valid."""
     return None if authorization is None else signer.verify(_bearer(authorization), "customer")
 
@@ -64,7 +134,7 @@ OptionalCustomerClaims = Annotated[Claims | None, Depends(optional_customer_clai
 StaffClaims = Annotated[Claims, Depends(staff_claims)]
 
 
-def idempotency_key(idempotency_key: Annotated[str | None, Header()] = None) -> str | None:
+async def idempotency_key(idempotency_key: Annotated[str | None, Header()] = None) -> str | None:
     return None if idempotency_key is None else validate_key(idempotency_key)
 
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Path
 
 from liebian.kit.auth import Claims
-from liebian.kit.errors import Forbidden, Unauthorized
+from liebian.kit.errors import Forbidden
 from liebian.kit.web import CustomerClaims, DbSession, StaffClaims
 from liebian.shops import service
-from liebian.shops.service import ShopRef
+from liebian.shops.service import ShopRef, shop_customer
 
 
 async def path_shop(session: DbSession, shop: Annotated[str, Path(max_length=40)]) -> ShopRef:
@@ -20,13 +20,11 @@ async def path_shop(session: DbSession, shop: Annotated[str, Path(max_length=40)
 CurrentShop = Annotated[ShopRef, Depends(path_shop)]
 
 
-def shop_customer(shop: CurrentShop, claims: CustomerClaims) -> Claims:
-    if claims.shop_id != shop.id:
-        raise Unauthorized("invalid_token", "This token belongs to another shop; log in to this one.")
-    return claims
+async def current_shop_customer(shop: CurrentShop, claims: CustomerClaims) -> Claims:
+    return shop_customer(shop, claims)  # async: FastAPI would run a plain def in a worker thread
 
 
-ShopCustomer = Annotated[Claims, Depends(shop_customer)]
+ShopCustomer = Annotated[Claims, Depends(current_shop_customer)]
 
 
 async def console_shop(session: DbSession, claims: StaffClaims) -> ShopRef:
@@ -36,7 +34,7 @@ async def console_shop(session: DbSession, claims: StaffClaims) -> ShopRef:
 ConsoleShop = Annotated[ShopRef, Depends(console_shop)]
 
 
-def owner_only(claims: StaffClaims) -> Claims:
+async def owner_only(claims: StaffClaims) -> Claims:
     if claims.role != "owner":
         raise Forbidden("owner_only", "Only the shop owner can do this.")
     return claims

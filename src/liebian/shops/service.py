@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.auth import Claims, TokenSigner, hash_password, verify_password
 from liebian.kit.clock import clock
-from liebian.kit.db import flush_or_conflict
+from liebian.kit.db import DriverConnection, flush_or_conflict
 from liebian.kit.errors import Conflict, Invalid, NotFound, Unauthorized
 from liebian.shops.models import Shop, Staff
 from liebian.shops.rules import ShopSettings
@@ -27,21 +27,47 @@ class ShopRef:
     settings: ShopSettings
 
 
+def shop_customer(shop: ShopRef, claims: Claims) -> Claims:
+    """The customer token's claims, if the token was issued by this shop."""
+    if claims.shop_id != shop.id:
+        raise Unauthorized("invalid_token", "This token belongs to another shop; log in to this one.")
+    return claims
+
+
+def _settings(stored: dict[str, Any] | str) -> ShopSettings:
+    if isinstance(stored, str):  # a driver connection without SQLAlchemy's JSON codec
+        return ShopSettings.model_validate_json(stored)
+    return ShopSettings(**stored)
+
+
 def _ref(session: AsyncSession, row: Any) -> ShopRef:
-    ref = ShopRef(id=row.id, slug=row.slug, name=row.name, settings=ShopSettings(**row.settings))
+    ref = ShopRef(id=row.id, slug=row.slug, name=row.name, settings=_settings(row.settings))
     # Remembered for the rest of this transaction, so reactions to the request's events (attribution,
     # promotions) read the shop without another statement.
     session.info.setdefault("shops", {})[ref.id] = ref
     return ref
 
 
+_SHOP_BY_SLUG = "SELECT id, slug, name, settings FROM shops WHERE slug = $1"
+
+
+def _shop_not_found(slug: str) -> NotFound:
+    return NotFound("shop_not_found", f"No shop '{slug}'.")
+
+
 async def shop_by_slug(session: AsyncSession, slug: str) -> ShopRef:
-    row = (
-        await session.execute(text("SELECT id, slug, name, settings FROM shops WHERE slug = :s"), {"s": slug})
-    ).first()
+    row = (await (await session.connection()).exec_driver_sql(_SHOP_BY_SLUG, (slug,))).first()
     if row is None:
-        raise NotFound("shop_not_found", f"No shop '{slug}'.")
+        raise _shop_not_found(slug)
     return _ref(session, row)
+
+
+async def shop_by_slug_on(conn: DriverConnection, slug: str) -> ShopRef:
+    """The same, on a hot path's driver connection."""
+    row = await conn.fetchrow(_SHOP_BY_SLUG, slug)
+    if row is None:
+        raise _shop_not_found(slug)
+    return ShopRef(id=row["id"], slug=row["slug"], name=row["name"], settings=_settings(row["settings"]))
 
 
 async def shop_by_id(session: AsyncSession, shop_id: int) -> ShopRef:
