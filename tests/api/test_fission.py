@@ -74,6 +74,27 @@ async def test_bad_targets_and_codes_are_404_and_record_nothing(shop: ShopHarnes
     assert_problem(anonymous, 422, "visitor_unknown")
 
 
+async def test_the_visit_hot_path_refuses_bad_requests_as_every_endpoint_does(shop: ShopHarness) -> None:
+    """The visit endpoint reads its own path, headers and body: the same problems, nothing recorded."""
+    code = (await share(shop, await shop.login("alice"), (await shop.product())["id"]))["code"]
+    carol = await shop.login("carol")
+    url = f"{shop.base}/visits"
+    assert_problem(await shop.client.post(url, headers=carol, content=b'{"share_code": '), 422, "invalid_json")
+    for body in ({}, {"share_code": ""}, {"share_code": code, "scene": 5}, {"share_code": code, "extra": 1}):
+        assert_problem(await shop.client.post(url, headers=carol, json=body), 422, "validation_error")
+    assert_problem(await shop.client.post(url, headers=carol, content=b" " * 5000), 413, "payload_too_large")
+    for device in ("short", "x" * 65, "bad device id!"):
+        r = await shop.client.post(url, headers={"X-Device-Id": device}, json={"share_code": code})
+        assert_problem(r, 422, "validation_error")
+    assert_problem(await shop.client.post(f"/api/v1/shops/{'s' * 41}/visits", headers=carol,
+                                          json={"share_code": code}), 422, "validation_error")
+    assert_problem(await shop.client.post("/api/v1/shops/no-such-shop/visits", headers=carol,
+                                          json={"share_code": code}), 404, "shop_not_found")
+    assert_problem(await shop.client.post(url, headers={"Authorization": "Bearer nope"}, json={"share_code": code}),
+                   401, "invalid_token")
+    assert await shop.count("fission_visits") == 0
+
+
 async def test_reshares_build_an_exact_tree_and_a_forged_parent_is_refused(shop: ShopHarness) -> None:
     product = (await shop.product())["id"]
     other = (await shop.product())["id"]

@@ -121,7 +121,7 @@ async def visit(request: Request) -> Response:
     a touch that may change a binding goes through the session path with its lock and history.
     """
     shop = checked_param(request.path_params["shop"], "path", "shop", max_length=40) or ""
-    body = json_body(await request.body(), VisitIn)
+    body = await json_body(request, VisitIn, max_bytes=4096)
     device_id = checked_param(request.headers.get("x-device-id"), "header", "x-device-id", max_length=64,
                               pattern=binding.DEVICE_ID)
     claims = claims_from_header(request, request.headers.get("authorization"), "customer")

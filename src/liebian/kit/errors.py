@@ -60,6 +60,11 @@ class Invalid(Problem):
     default_title = "Invalid request"
 
 
+class PayloadTooLarge(Problem):
+    status = 413
+    default_title = "Request too large"
+
+
 class TooManyRequests(Problem):
     status = 429
     default_title = "Too many requests"

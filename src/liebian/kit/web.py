@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liebian.kit.auth import Claims, Kind, TokenSigner
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
-from liebian.kit.errors import Unauthorized
+from liebian.kit.errors import PayloadTooLarge, Unauthorized
 from liebian.kit.idempotency import validate_key
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -93,9 +93,14 @@ class HotRoute:
 
 # Hot paths declare no parameters to FastAPI (its parameter and body handling cost as much CPU as a share
 # visit's SQL) and read the request themselves with these; errors are FastAPI's own 422s.
-def json_body(request_body: bytes, model: type[ModelT]) -> ModelT:
+async def json_body(request: Request, model: type[ModelT], *, max_bytes: int = 16 * 1024) -> ModelT:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise PayloadTooLarge("payload_too_large", f"The request body is larger than {max_bytes} bytes.")
     try:
-        return model.model_validate_json(request_body)
+        return model.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"]) if e["type"] != "json_invalid" else ("body",)} for e in exc.errors()]
