@@ -20,8 +20,10 @@ from starlette.types import Receive, Scope, Send
 from liebian import __version__, gateways, wiring
 from liebian.catalog import api as catalog_api
 from liebian.customers import api as customers_api
+from liebian.distribution import api as distribution_api
 from liebian.fission import api as fission_api
 from liebian.fission import landing as fission_landing
+from liebian.groupbuy import api as groupbuy_api
 from liebian.integrations.remote_images import FetchPolicy, RemoteImages
 from liebian.kit.auth import TokenSigner
 from liebian.kit.clock import clock
@@ -161,7 +163,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     _install_error_handlers(app)
     for router in (shops_api.console, customers_api.router, catalog_api.router, catalog_api.console,
                    orders_api.router, orders_api.console, payments_api.callbacks, miniapp_api.router,
-                   miniapp_api.console, fission_api.router, fission_api.console, fission_landing.router):
+                   miniapp_api.console, fission_api.router, fission_api.console, fission_landing.router,
+                   groupbuy_api.router, groupbuy_api.console, distribution_api.router,
+                   distribution_api.console):
         app.include_router(router)
     app.hot_routes = fission_api.hot_routes
     app.state.wechat = gateways.install(settings, app)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
+from liebian.distribution import queries as distribution
+from liebian.groupbuy import queries as groupbuy
 from liebian.kit.checks import Violation
 from liebian.ledger import service as ledger
 from liebian.orders import queries as orders
@@ -17,6 +19,9 @@ CHECKS = (
     ("every paid payment has its ledger entries", payments.ledger_violations),
     ("paid orders have payments, refunds within orders", orders.consistency_violations),
     ("transfer bills match the ledger; no negative customer balance", payouts.ledger_violations),
+    ("groups never over-filled; failed groups refunded in full once", groupbuy.violations),
+    ("commission rows agree with the ledger", distribution.ledger_violations),
+    ("settled commissions trace to completed sales, refunds reversed", distribution.settled_trace_violations),
 )
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -268,6 +270,76 @@ async def _check(url: str) -> list[tuple[str, list[Violation]]]:
     try:
         async with db.sessions() as session:
             return [(name, list(found)) for name, found in await checks.run(session)]
+    finally:
+        await db.dispose()
+
+
+bench = typer.Typer(help="Replays and benchmarks (the pgbench floors are in bench/).", no_args_is_help=True)
+app.add_typer(bench, name="bench")
+
+
+@bench.command("groupbuy-replay")
+def groupbuy_replay(
+    file: Annotated[Path, typer.Option("--file", exists=True, dir_okay=False,
+                                       help="succeeded groups: initiator item participant... per line")],
+    failed: Annotated[Path | None, typer.Option("--failed", exists=True, dir_okay=False,
+                                                help="failed groups: initiator item per line")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows of each file.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Buyers at once.")] = 8,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Workers running the due jobs at once.")] = 2,
+    wave: Annotated[int, typer.Option(min=1, help="Groups opened before the clock moves past their deadline.")] = 2000,
+    payments: Annotated[str, typer.Option(help="instant (no cryptography) or wechat (fake WeChat Pay).")] = "instant",
+    check: Annotated[bool, typer.Option("--check/--no-check", help="Run the invariants of 'liebian check'.")] = True,
+) -> None:
+    """Replay a real group-buying log through the service layer (sandbox): every logged success must succeed,
+    every logged failure must fail and be refunded; exit 1 otherwise or if an invariant breaks."""
+    if payments not in ("instant", "wechat"):
+        console.print("[red]--payments is instant or wechat[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    if not settings.sandbox:
+        console.print("[red]the replay is for sandbox mode only[/red]")
+        raise typer.Exit(2)
+    from liebian.replay import read_log
+
+    log = read_log(file, failed, limit)
+    with database_url(settings) as url:
+        _migrate(url)
+        result = asyncio.run(_replay(url, settings, log, concurrency=concurrency, workers=workers, wave=wave,
+                                     payments=payments, check=check))
+    figures = result.as_dict()
+    if json_out:
+        print(json.dumps(figures, ensure_ascii=False))  # plain stdout: the JSON is the command's output
+    else:
+        table = Table(title="group-buy replay")
+        table.add_column("figure")
+        table.add_column("value")
+        for key, value in figures.items():
+            table.add_row(key, str(value))
+        console.print(table)
+    ok = result.mismatched_groups == 0 and result.succeeded == result.expected_succeeded \
+        and result.failed == result.expected_failed and (result.invariants_ok or not check)
+    if not ok:
+        raise typer.Exit(1)
+
+
+async def _replay(url: str, settings: Settings, log: Any, **options: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from liebian.kit.db import Database, make_engine
+    from liebian.replay import replay
+
+    concurrency = int(options["concurrency"])
+    db = Database(make_engine(url, pool_size=concurrency + int(options["workers"]) + 2, max_overflow=concurrency))
+    bar = Progress(TextColumn("[bold]replaying groups"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    try:
+        with bar:
+            task = bar.add_task("groups", total=len(log))
+            return await replay(settings, db, log, progress=lambda n: bar.advance(task, n),
+                                payments_mode=options["payments"], concurrency=concurrency,
+                                workers=options["workers"], wave=options["wave"], check=options["check"])
     finally:
         await db.dispose()
 

@@ -82,6 +82,7 @@ class OrderRefunded(Event):
     fully_refunded: bool
     # (order line id, fen refunded from that line by this refund)
     line_amounts: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+    promotion: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,3 +91,37 @@ class OrderCompleted(Event):
     order_no: str
     customer_id: int
     completed_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupSucceeded(Event):
+    """A member's group closed successfully: their order moves on to fulfilment (one event per member)."""
+
+    group_id: int
+    campaign_id: int
+    order_id: int
+    order_no: str
+    customer_id: int
+    completed_by_shop: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupFailed(Event):
+    """A member's group did not fill in time: their order is refunded in full (one event per member)."""
+
+    group_id: int
+    campaign_id: int
+    order_id: int
+    order_no: str
+    customer_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferEnded(Event):
+    """A withdrawal's transfer bill reached its final state: ``succeeded`` (paid out) or ``failed`` /
+    ``cancelled`` (its amount is back in the customer's balance)."""
+
+    customer_id: int
+    out_bill_no: str
+    amount_fen: int
+    state: str

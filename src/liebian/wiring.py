@@ -6,8 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
 from liebian.customers import service as customers
+from liebian.distribution import commissions as distribution
+from liebian.distribution import withdrawals as distribution_withdrawals
 from liebian.events import (
     CustomerIdentified,
+    GroupFailed,
+    GroupSucceeded,
+    OrderCancelled,
     OrderCompleted,
     OrderPaid,
     OrderPlaced,
@@ -15,8 +20,13 @@ from liebian.events import (
     OrderShipped,
     PaymentSucceeded,
     RefundSucceeded,
+    TransferEnded,
 )
 from liebian.fission import attribution, binding, shares
+from liebian.groupbuy import campaigns as groupbuy_campaigns
+from liebian.groupbuy import groups as groupbuy_groups
+from liebian.groupbuy import ports as groupbuy_ports
+from liebian.groupbuy import seats as groupbuy_seats
 from liebian.kit import jobs, outbox
 from liebian.kit.errors import NotFound
 from liebian.kit.events import bus
@@ -24,6 +34,7 @@ from liebian.miniapp import ports as miniapp_ports
 from liebian.miniapp import shipping as miniapp_shipping
 from liebian.miniapp import subscribe as miniapp_subscribe
 from liebian.orders import lifecycle, queries, refunds
+from liebian.orders.pricing import LinePrice, PlacedOrder, PricingContext, Quote, register_price_source
 from liebian.payments import service as payments
 from liebian.payments.providers import CashOnDeliveryProvider, registry
 from liebian.payouts import service as payouts
@@ -54,6 +65,8 @@ def install(settings: Settings) -> None:
     registry.install("cod", CashOnDeliveryProvider())
     _install_miniapp()
     _install_fission()
+    _install_groupbuy()
+    _install_distribution()
 
 
 async def _product_exists(session: AsyncSession, shop_id: int, product_id: int) -> bool:
@@ -101,5 +114,69 @@ def _install_miniapp() -> None:
     bus.subscribe(OrderShipped, miniapp_shipping.on_order_shipped)
     bus.subscribe(OrderShipped, miniapp_subscribe.on_order_shipped)
     bus.subscribe(OrderRefunded, miniapp_subscribe.on_order_refunded)
+    bus.subscribe(GroupSucceeded, miniapp_subscribe.on_group_succeeded)
+    bus.subscribe(GroupFailed, miniapp_subscribe.on_group_failed)
     outbox.register(miniapp_subscribe.SEND_TOPIC, miniapp_subscribe.send_message)
     outbox.register(miniapp_shipping.UPLOAD_TOPIC, miniapp_shipping.upload)
+
+
+class _OrdersForGroupbuy:
+    """``orders`` as group buying sees it (:class:`liebian.groupbuy.ports.OrdersPort`)."""
+
+    async def release_holds(self, session: AsyncSession, shop_id: int, order_ids: list[int]) -> int:
+        return await lifecycle.release_holds(session, shop_id, order_ids)
+
+    async def refund(self, session: AsyncSession, shop_id: int, order_id: int, *, amount_fen: int | None,
+                     reason: str) -> None:
+        await refunds.refund_for_promotion(session, shop_id, order_id, amount_fen=amount_fen, reason=reason)
+
+    async def cancel_unpaid(self, session: AsyncSession, shop_id: int, order_id: int, *, reason: str) -> bool:
+        return await lifecycle.cancel(session, shop_id, order_id, reason=reason)
+
+
+def _seat_request(ctx: PricingContext) -> groupbuy_ports.SeatRequest:
+    return groupbuy_ports.SeatRequest(
+        shop_id=ctx.shop_id, customer_id=ctx.customer_id, now=ctx.now, params=ctx.params,
+        items=tuple(groupbuy_ports.CartItem(sku_id=line.sku_id, product_id=line.product_id, quantity=line.quantity,
+                                            list_price_fen=line.list_price_fen) for line in ctx.lines))
+
+
+class _GroupbuyPriceSource:
+    """Checkout's price source for ``promotion.kind = "groupbuy"``, translated to and from group buying's
+    own types (it sits beside ``orders`` and cannot import ``orders.pricing``)."""
+
+    kind = groupbuy_seats.KIND
+
+    async def quote(self, session: AsyncSession, ctx: PricingContext) -> Quote:
+        seat = await groupbuy_seats.quote(session, _seat_request(ctx))
+        return Quote(lines=tuple(LinePrice(unit, discount) for unit, discount in seat.prices), record=seat.record,
+                     payment_methods=seat.payment_methods, takes_sku_stock=False,
+                     fulfilment_hold=seat.fulfilment_hold)
+
+    async def on_placed(self, session: AsyncSession, ctx: PricingContext, quote: Quote, order: PlacedOrder) -> None:
+        await groupbuy_seats.on_placed(session, _seat_request(ctx), quote.record, order_id=order.order_id,
+                                       order_no=order.order_no, payable_fen=order.payable_fen)
+
+
+def _install_groupbuy() -> None:
+    """Seats taken at checkout; the group moves with its orders' payments, cancellations and refunds; the
+    deadline sweeper closes groups; campaigns that end give back their units."""
+    groupbuy_ports.orders.install(_OrdersForGroupbuy())
+    register_price_source(_GroupbuyPriceSource())
+    bus.subscribe(OrderPaid, groupbuy_groups.on_order_paid)
+    bus.subscribe(OrderCancelled, groupbuy_groups.on_order_cancelled)
+    bus.subscribe(OrderRefunded, groupbuy_groups.on_order_refunded)
+    jobs.register_sweeper("groupbuy.close_due_groups", groupbuy_groups.sweep_due)
+    jobs.register_sweeper("groupbuy.end_campaigns", groupbuy_campaigns.sweep_ended)
+    outbox.register(groupbuy_groups.CANCEL_TOPIC, groupbuy_groups.cancel_released_order)
+    outbox.register(groupbuy_groups.RELEASE_TOPIC, groupbuy_groups.release_seat_later)
+
+
+def _install_distribution() -> None:
+    """Commissions accrue on payment, start their window at completion (and the first completion earns the
+    inviter's rebate), shrink with refunds, settle by a sweeper; withdrawals follow their transfer's end."""
+    bus.subscribe(OrderPaid, distribution.on_order_paid)
+    bus.subscribe(OrderCompleted, distribution.on_order_completed)
+    bus.subscribe(OrderRefunded, distribution.on_order_refunded)
+    bus.subscribe(TransferEnded, distribution_withdrawals.on_transfer_ended)
+    jobs.register_sweeper("distribution.settle", distribution.sweep_settlements)

@@ -199,7 +199,8 @@ async def test_grants_are_counted_and_spent_one_per_message(shop: ShopHarness) -
     await set_templates(shop, {"order_paid": tid})
     buyer = await shop.login("grant-counter")
     mine = (await shop.client.get(f"{shop.base}/subscriptions", headers=buyer)).json()
-    assert mine["templates"] == {"order_paid": tid, "order_shipped": None, "order_refunded": None}
+    assert mine["templates"] == {"order_paid": tid, "order_shipped": None, "order_refunded": None,
+                                 "group_succeeded": None, "group_failed": None}
     stale = template_id()
     body = await accept(shop, buyer, tid, stale)
     assert body["grants"] == [{"template_id": tid, "remaining": 1}] and body["ignored"] == [stale]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.api.distribution_helpers import enable, invite
 from tests.conftest import ADDRESS, ShopHarness
 
 # Shop (1) + idempotency claim and store (2) + SKUs (1) + one guarded UPDATE per SKU (2) + order (1)
@@ -33,7 +34,8 @@ async def test_payment_callback_statement_count(shop: ShopHarness, count_stateme
     order = await shop.place(buyer, [{"sku_id": sku, "quantity": 1}])
     with count_statements() as counter:
         await shop.pay(order)
-    # lookup, event insert, payment lookup, shop stamp, guarded payment update, ledger (2), order update
+    # lookup, event insert, payment lookup, shop stamp, guarded payment update, ledger (2), order update,
+    # subscribe-message grant, the shop's distribution settings (off here: nothing more)
     print(f"\npayment callback: {counter.count} SQL statements")
     assert counter.count <= 10, "\n".join(counter.statements)
 
@@ -52,3 +54,20 @@ async def test_visit_statement_count(shop: ShopHarness, count_statements: Any) -
     statements = [s for s in counter.statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
     print(f"\nvisit (bound customer): {len(statements)} SQL statements")
     assert len(statements) <= 4, "\n".join(statements)
+
+
+async def test_payment_callback_with_two_commission_levels_statement_count(shop: ShopHarness,
+                                                                          count_statements: Any) -> None:
+    await enable(shop)
+    a, b, c = await shop.login("a"), await shop.login("b"), await shop.login("c")
+    await invite(shop, a, b)
+    await invite(shop, b, c)
+    order = await shop.place(c, [{"sku_id": await shop.sku(stock=10), "quantity": 1},
+                                 {"sku_id": await shop.sku(stock=10), "quantity": 1}])
+    with count_statements() as counter:
+        await shop.pay(order)
+    # The callback (10) + attribution (1), level 2's binding (1), promoters (1), the order, its lines and
+    # payment (3), product overrides (1), the commission rows in one INSERT (1), their ledger posting (2).
+    print(f"payment callback with two commission levels: {counter.count} SQL statements")
+    assert await shop.count("distribution_commissions") == 4
+    assert counter.count <= 20, "\n".join(counter.statements)

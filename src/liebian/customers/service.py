@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +60,16 @@ async def get(session: AsyncSession, shop_id: int, customer_id: int) -> Customer
     return CustomerView(id=row.id, nickname=row.nickname, avatar_url=row.avatar_url, is_new=row.is_new)
 
 
+async def profiles(session: AsyncSession, shop_id: int, customer_ids: list[int]) -> dict[int, CustomerView]:
+    """Several customers of one shop in one statement (a group page shows its members)."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        text("SELECT id, nickname, avatar_url, is_new FROM customers WHERE shop_id = :shop AND id = ANY(:ids)"),
+        {"shop": shop_id, "ids": customer_ids})
+    return {r.id: CustomerView(id=r.id, nickname=r.nickname, avatar_url=r.avatar_url, is_new=r.is_new) for r in rows}
+
+
 async def payer(session: AsyncSession, shop_id: int, customer_id: int) -> Payer:
     """The openid a payment is made with: always from our record, never from the client."""
     row = (
@@ -95,3 +106,10 @@ async def on_order_completed(session: AsyncSession, event: OrderCompleted) -> No
         {"at": event.completed_at, "id": event.customer_id, "shop": event.shop_id},
     )
 
+
+async def first_completed_order_at(session: AsyncSession, shop_id: int, customer_id: int) -> datetime | None:
+    """When the customer's first order completed (None before that): a rebate is earned on that one only."""
+    at: datetime | None = (await session.execute(
+        text("SELECT first_completed_order_at FROM customers WHERE id = :id AND shop_id = :shop"),
+        {"id": customer_id, "shop": shop_id})).scalar()
+    return at

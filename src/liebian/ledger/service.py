@@ -42,6 +42,15 @@ async def balances(session: AsyncSession, shop_id: int) -> dict[str, int]:
     return {r.account: int(r.balance) for r in rows}
 
 
+async def account_balances(session: AsyncSession, shop_id: int, accounts: Sequence[str]) -> dict[str, int]:
+    """Several accounts' balances in one statement (0 for an account with no entries)."""
+    rows = await session.execute(
+        text("SELECT account, sum(amount_fen) AS balance FROM ledger_entries WHERE shop_id = :s "
+             "AND account = ANY(:a) GROUP BY account"), {"s": shop_id, "a": list(accounts)})
+    found = {r.account: int(r.balance) for r in rows}
+    return {a: found.get(a, 0) for a in accounts}
+
+
 async def order_entries(session: AsyncSession, shop_id: int, order_id: int) -> list[tuple[str, str, int]]:
     rows = await session.execute(
         text("SELECT t.kind, e.account, e.amount_fen FROM ledger_entries e "

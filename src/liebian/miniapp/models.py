@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from liebian.kit.db import Base
 
-SUBSCRIBE_EVENTS = ("order_paid", "order_shipped", "order_refunded")
+SUBSCRIBE_EVENTS = ("order_paid", "order_shipped", "order_refunded", "group_succeeded", "group_failed")
 MESSAGE_STATUSES = ("pending", "sent", "refused", "failed")
 REPORT_STATUSES = ("pending", "uploaded", "failed")
 

@@ -8,7 +8,7 @@ from typing import Literal, cast, get_args
 
 from liebian.integrations.wechat.miniprogram import FieldKind, FieldValue
 
-Event = Literal["order_paid", "order_shipped", "order_refunded"]
+Event = Literal["order_paid", "order_shipped", "order_refunded", "group_succeeded", "group_failed"]
 Source = Literal["product", "amount", "time", "order_no", "status", "carrier", "tracking_no"]
 EVENTS: tuple[Event, ...] = get_args(Event)
 MAX_FIELDS = 10
@@ -31,8 +31,12 @@ DEFAULT_FIELDS: dict[Event, dict[str, Source]] = {
     "order_paid": {"thing1": "product", "amount2": "amount", "time3": "time", "character_string4": "order_no"},
     "order_shipped": {"thing1": "product", "thing2": "carrier", "character_string3": "tracking_no", "time4": "time"},
     "order_refunded": {"thing1": "product", "amount2": "amount", "phrase3": "status", "time4": "time"},
+    # 拼团成功通知 / 拼团失败通知 (a failed group's amount is the refund: the whole payment).
+    "group_succeeded": {"thing1": "product", "amount2": "amount", "phrase3": "status", "character_string4": "order_no"},
+    "group_failed": {"thing1": "product", "amount2": "amount", "phrase3": "status", "character_string4": "order_no"},
 }
-STATUS_WORDS: dict[Event, str] = {"order_paid": "已支付", "order_shipped": "已发货", "order_refunded": "已退款"}
+STATUS_WORDS: dict[Event, str] = {"order_paid": "已支付", "order_shipped": "已发货", "order_refunded": "已退款",
+                                  "group_succeeded": "拼团成功", "group_failed": "拼团失败"}
 PARTIAL_REFUND_WORDS = "部分退款"
 
 _KEY = re.compile(r"(thing|number|letter|symbol|character_string|time|date|amount|phone_number|car_number|name"

@@ -43,12 +43,16 @@ class TemplatesIn(BaseModel):
     order_paid: TemplateId | TemplateIn | None = None
     order_shipped: TemplateId | TemplateIn | None = None
     order_refunded: TemplateId | TemplateIn | None = None
+    group_succeeded: TemplateId | TemplateIn | None = None
+    group_failed: TemplateId | TemplateIn | None = None
 
 
 class TemplatesOut(BaseModel):
     order_paid: TemplateOut | None
     order_shipped: TemplateOut | None
     order_refunded: TemplateOut | None
+    group_succeeded: TemplateOut | None = None
+    group_failed: TemplateOut | None = None
 
 
 class AcceptedIn(BaseModel):

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import service as customers
-from liebian.events import OrderPaid, OrderRefunded, OrderShipped
+from liebian.events import GroupFailed, GroupSucceeded, OrderPaid, OrderRefunded, OrderShipped
 from liebian.integrations.wechat.errors import InvalidArgument, WeChatApiError
 from liebian.integrations.wechat.miniprogram import (
     ERRCODE_FIELD_INVALID,
@@ -186,6 +186,16 @@ async def on_order_refunded(session: AsyncSession, event: OrderRefunded) -> None
     await _owe(session, shop_id=event.shop_id, customer_id=event.customer_id, event="order_refunded",
                ref=f"{event.order_no}:{event.refunded_total_fen}", order_id=event.order_id,
                facts={"amount": event.amount_fen, "time": clock.now(), "status": status})
+
+
+async def on_group_succeeded(session: AsyncSession, event: GroupSucceeded) -> None:
+    await _owe(session, shop_id=event.shop_id, customer_id=event.customer_id, event="group_succeeded",
+               ref=f"{event.order_no}:{event.group_id}", order_id=event.order_id, facts={"time": clock.now()})
+
+
+async def on_group_failed(session: AsyncSession, event: GroupFailed) -> None:
+    await _owe(session, shop_id=event.shop_id, customer_id=event.customer_id, event="group_failed",
+               ref=f"{event.order_no}:{event.group_id}", order_id=event.order_id, facts={"time": clock.now()})
 
 
 # --- the send (outbox) ----------------------------------------------------------------------------

@@ -143,15 +143,15 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
     order_id = (await session.execute(
         text("INSERT INTO orders (shop_id, order_no, customer_id, status, payment_method, total_fen, discount_fen, "
              "shipping_fen, payable_fen, address, promotion, share_code, note, out_trade_no, created_at, "
-             "payment_deadline) VALUES (:shop, :no, :customer, 'pending_payment', :method, :total, :discount, "
-             ":ship, :payable, CAST(:address AS jsonb), CAST(:promotion AS jsonb), :share, :note, :otn, :now, "
-             ":deadline) RETURNING id"),
+             "payment_deadline, fulfilment_hold) VALUES (:shop, :no, :customer, 'pending_payment', :method, :total, "
+             ":discount, :ship, :payable, CAST(:address AS jsonb), CAST(:promotion AS jsonb), :share, :note, :otn, "
+             ":now, :deadline, :hold) RETURNING id"),
         {"shop": shop.id, "no": order_no, "customer": customer_id, "method": body.payment_method,
          "total": goods_fen, "discount": discount_fen, "ship": ship_fen, "payable": payable_fen,
          "address": body.address.model_dump_json(), "promotion": json.dumps(promotion_record),
          "share": body.share_code, "note": body.note,
          "otn": payments.out_trade_no_for(order_no) if payable_fen > 0 else None,
-         "now": now, "deadline": deadline},
+         "now": now, "deadline": deadline, "hold": quote.fulfilment_hold},
     )).scalar_one()
     # Line discounts are exact per line; shipping is not spread over lines.
     await session.execute(

@@ -29,8 +29,8 @@ SWEEP_BATCH = 100
 
 async def _order_status(session: AsyncSession, shop_id: int, order_id: int) -> Row[Any]:
     row = (await session.execute(
-        text("SELECT id, order_no, status, customer_id, payment_method, paid_at, promotion FROM orders "
-             "WHERE id = :id AND shop_id = :s"), {"id": order_id, "s": shop_id})).first()
+        text("SELECT id, order_no, status, customer_id, payment_method, paid_at, promotion, fulfilment_hold "
+             "FROM orders WHERE id = :id AND shop_id = :s"), {"id": order_id, "s": shop_id})).first()
     if row is None:
         raise not_found("order")
     return row
@@ -93,15 +93,29 @@ async def ship(session: AsyncSession, shop_id: int, order_id: int, *, carrier: s
     now = clock.now()
     row = (await session.execute(
         text("UPDATE orders SET status = 'shipped', shipped_at = :now, carrier = :carrier, tracking_no = :t, "
-             "auto_complete_at = :auto WHERE id = :id AND shop_id = :s AND (status = 'paid' OR "
-             "(status = 'pending_payment' AND payment_method = 'cod')) RETURNING order_no, customer_id"),
+             "auto_complete_at = :auto WHERE id = :id AND shop_id = :s AND fulfilment_hold IS NULL AND "
+             "(status = 'paid' OR (status = 'pending_payment' AND payment_method = 'cod')) "
+             "RETURNING order_no, customer_id"),
         {"now": now, "carrier": carrier, "t": tracking_no, "auto": now + timedelta(days=auto_complete_days),
          "id": order_id, "s": shop_id})).first()
     if row is None:
         order = await _order_status(session, shop_id, order_id)
+        if order.fulfilment_hold is not None and order.status == "paid":
+            raise Conflict("order_on_hold", f"This order is held by its promotion ({order.fulfilment_hold}) and "
+                           "cannot ship until the promotion releases it.", hold=order.fulfilment_hold)
         raise Conflict("order_not_shippable", f"An order in status '{order.status}' cannot be shipped.")
     await bus.publish(session, OrderShipped(shop_id=shop_id, order_id=order_id, order_no=row.order_no,
                                             customer_id=row.customer_id))
+
+
+async def release_holds(session: AsyncSession, shop_id: int, order_ids: list[int]) -> int:
+    """A promotion lifts its hold (the group filled): these orders may now ship. Returns how many moved."""
+    if not order_ids:
+        return 0
+    rows = await session.execute(
+        text("UPDATE orders SET fulfilment_hold = NULL WHERE shop_id = :s AND id = ANY(:ids) "
+             "AND fulfilment_hold IS NOT NULL RETURNING id"), {"s": shop_id, "ids": order_ids})
+    return len(rows.all())
 
 
 async def complete(session: AsyncSession, shop_id: int, order_id: int, *, customer_id: int | None = None) -> bool:

@@ -51,6 +51,9 @@ class Order(Base):
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    # A promotion's hold on fulfilment (a paid group order waits for its group): no shipping, no refund
+    # request until it is lifted. Generic: orders only know that someone holds it, and why.
+    fulfilment_hold: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class OrderLine(Base):

@@ -45,6 +45,9 @@ class Quote:
     record: dict[str, Any] = field(default_factory=dict)
     payment_methods: frozenset[str] | None = None
     takes_sku_stock: bool = True
+    # Not to be shipped until the promotion says so (a group that is not full yet): why, shown to the shop.
+    # The promotion lifts it through ``orders``' ``release_holds``; refunds wait for it too.
+    fulfilment_hold: str | None = None
 
 
 @dataclass(frozen=True)

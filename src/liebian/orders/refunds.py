@@ -6,10 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liebian.events import OrderRefunded, RefundSucceeded
+from liebian.catalog import service as catalog
+from liebian.events import OrderCancelled, OrderRefunded, RefundSucceeded
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Invalid, not_found
 from liebian.kit.events import bus
@@ -17,7 +19,14 @@ from liebian.ledger import service as ledger
 from liebian.ledger.rules import CUSTOMER_PREPAYMENTS, REVENUE
 from liebian.orders.rules import REFUNDABLE_STATUSES, spread_refund
 from liebian.payments import service as payments
-from liebian.shops.service import ShopRef
+from liebian.shops.service import ShopRef, shop_by_id
+
+
+async def _locked_order(session: AsyncSession, shop_id: int, order_id: int) -> Row[Any] | None:
+    return (await session.execute(
+        text("SELECT id, order_no, status, customer_id, payable_fen, refunded_fen, paid_at, completed_at, promotion, "
+             "fulfilment_hold FROM orders WHERE id = :id AND shop_id = :s FOR UPDATE"),
+        {"id": order_id, "s": shop_id})).first()
 
 
 async def request_refund(
@@ -25,17 +34,26 @@ async def request_refund(
     customer_id: int | None, approve: bool = False,
 ) -> int:
     """Open a refund request (customer) or refund at once (shop, ``approve=True``); returns its id."""
-    order = (await session.execute(
-        text("SELECT id, status, customer_id, payable_fen, refunded_fen, paid_at, completed_at FROM orders "
-             "WHERE id = :id AND shop_id = :s FOR UPDATE"), {"id": order_id, "s": shop.id})).first()
+    order = await _locked_order(session, shop.id, order_id)
     if order is None or (customer_id is not None and order.customer_id != customer_id):
         raise not_found("order")
+    if order.fulfilment_hold is not None:
+        # Its promotion decides first (a group that fails refunds everyone in full, automatically).
+        raise Conflict("order_on_hold", f"This order is held by its promotion ({order.fulfilment_hold}), which "
+                       "refunds it in full by itself if it does not complete.", hold=order.fulfilment_hold)
+    return await _open_request(session, shop, order, amount_fen=amount_fen, reason=reason,
+                               by_customer=customer_id is not None, approve=approve)
+
+
+async def _open_request(session: AsyncSession, shop: ShopRef, order: Row[Any], *, amount_fen: int | None,
+                        reason: str, by_customer: bool, approve: bool, lift_hold: bool = False) -> int:
+    order_id = order.id
     if order.status == "refunding":
         raise Conflict("refund_in_progress", "This order already has an open refund request.")
     if order.status not in REFUNDABLE_STATUSES or order.paid_at is None:
         raise Conflict("order_not_refundable", f"An order in status '{order.status}' cannot be refunded.")
     window = timedelta(days=shop.settings.refund_window_days)
-    if customer_id is not None and order.completed_at is not None and clock.now() > order.completed_at + window:
+    if by_customer and order.completed_at is not None and clock.now() > order.completed_at + window:
         raise Conflict("refund_window_closed", "The after-sales window for this order has closed.")
     refundable = order.payable_fen - order.refunded_fen
     amount = refundable if amount_fen is None else amount_fen
@@ -52,17 +70,47 @@ async def request_refund(
                      "initiated_by, created_at, decided_at) VALUES (:s, :o, :c, :a, :r, :st, :by, :now, :dec) "
                      "RETURNING id"),
                 {"s": shop.id, "o": order_id, "c": order.customer_id, "a": amount, "r": reason,
-                 "st": "approved" if approve else "pending", "by": "shop" if approve else "customer",
+                 "st": "approved" if approve else "pending", "by": "customer" if by_customer else "shop",
                  "now": now, "dec": now if approve else None})).scalar_one()
     except IntegrityError as exc:
         raise Conflict("refund_in_progress", "This order already has an open refund request.") from exc
     await session.execute(
-        text("UPDATE orders SET status_before_refund = status, status = 'refunding' WHERE id = :id"),
-        {"id": order_id})
+        text("UPDATE orders SET status_before_refund = status, status = 'refunding', "
+             "fulfilment_hold = CASE WHEN :lift THEN NULL ELSE fulfilment_hold END WHERE id = :id"),
+        {"id": order_id, "lift": lift_hold})
     if approve:
         await payments.start_refund(session, shop_id=shop.id, order_id=order_id, amount_fen=amount,
                                     reason=reason, refund_request_id=request_id)
     return int(request_id)
+
+
+async def refund_for_promotion(session: AsyncSession, shop_id: int, order_id: int, *, amount_fen: int | None,
+                               reason: str) -> None:
+    """A promotion gives money back on its own terms, at once, whatever its hold says: everything when its
+    group failed (``amount_fen=None``; the hold goes with it), or a price difference when a ladder group
+    closed at a lower tier. An order that cost nothing (a free leader's) has nothing to refund: it is
+    cancelled instead."""
+    order = await _locked_order(session, shop_id, order_id)
+    if order is None:
+        raise not_found("order")
+    if amount_fen is None and order.payable_fen == 0 and order.status == "paid":
+        await _cancel_free_order(session, shop_id, order, reason)
+        return
+    shop = await shop_by_id(session, shop_id)
+    await _open_request(session, shop, order, amount_fen=amount_fen, reason=reason, by_customer=False,
+                        approve=True, lift_hold=amount_fen is None)
+
+
+async def _cancel_free_order(session: AsyncSession, shop_id: int, order: Row[Any], reason: str) -> None:
+    await session.execute(
+        text("UPDATE orders SET status = 'cancelled', cancelled_at = :now, cancel_reason = :r, fulfilment_hold = NULL "
+             "WHERE id = :id"), {"now": clock.now(), "r": reason[:50], "id": order.id})
+    if not (order.promotion or {}).get("own_stock", False):
+        lines = await session.execute(text("SELECT sku_id, quantity FROM order_lines WHERE order_id = :o"),
+                                      {"o": order.id})
+        await catalog.return_stock(session, shop_id, [(r.sku_id, r.quantity) for r in lines])
+    await bus.publish(session, OrderCancelled(shop_id=shop_id, order_id=order.id, order_no=order.order_no,
+                                              customer_id=order.customer_id, reason=reason, promotion=order.promotion))
 
 
 async def approve(session: AsyncSession, shop_id: int, request_id: int) -> None:
@@ -103,7 +151,7 @@ async def on_refund_succeeded(session: AsyncSession, event: RefundSucceeded) -> 
     """Money went back: spread it over lines, settle the request, move the order on."""
     order = (await session.execute(
         text("UPDATE orders SET refunded_fen = refunded_fen + :a WHERE id = :id AND shop_id = :s "
-             "RETURNING order_no, customer_id, status, status_before_refund, payable_fen, refunded_fen"),
+             "RETURNING order_no, customer_id, status, status_before_refund, payable_fen, refunded_fen, promotion"),
         {"a": event.amount_fen, "id": event.order_id, "s": event.shop_id})).one()
     line_amounts = await _spread_over_lines(session, event.order_id, event.amount_fen)
     if event.refund_request_id is not None:
@@ -124,7 +172,7 @@ async def on_refund_succeeded(session: AsyncSession, event: RefundSucceeded) -> 
     await bus.publish(session, OrderRefunded(
         shop_id=event.shop_id, order_id=event.order_id, order_no=order.order_no, customer_id=order.customer_id,
         amount_fen=event.amount_fen, refunded_total_fen=order.refunded_fen, fully_refunded=fully,
-        line_amounts=tuple(line_amounts)))
+        line_amounts=tuple(line_amounts), promotion=order.promotion))
 
 
 async def _spread_over_lines(session: AsyncSession, order_id: int, amount_fen: int) -> list[tuple[int, int]]:

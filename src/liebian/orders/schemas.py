@@ -102,6 +102,7 @@ class OrderOut(BaseModel):
     completed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str | None
+    fulfilment_hold: str | None = None  # why a paid order waits before it can ship (its group is not full yet)
     payment: PaymentOut | None = None
     customer_id: int | None = None
 

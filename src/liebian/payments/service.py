@@ -396,6 +396,19 @@ async def ledger_violations(session: AsyncSession) -> list[Violation]:
     return found
 
 
+async def refund_totals(session: AsyncSession, order_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per order: fen refunded or on its way back (reserved on its payments), and refunds not failed."""
+    rows = await session.execute(
+        text("SELECT p.order_id, p.refunded_fen, count(r.id) FILTER (WHERE r.status <> 'failed') AS refunds "
+             "FROM payments p LEFT JOIN payment_refunds r ON r.payment_id = p.id WHERE p.order_id = ANY(:ids) "
+             "GROUP BY p.id"), {"ids": order_ids})
+    totals: dict[int, tuple[int, int]] = {}
+    for r in rows:
+        reserved, refunds = totals.get(r.order_id, (0, 0))
+        totals[r.order_id] = (reserved + int(r.refunded_fen), refunds + int(r.refunds))
+    return totals
+
+
 async def paid_order_ids(session: AsyncSession, order_ids: list[int]) -> set[int]:
     rows = await session.execute(
         text("SELECT order_id FROM payments WHERE status = 'paid' AND order_id = ANY(:ids)"), {"ids": order_ids})

@@ -24,11 +24,14 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.customers import service as customers
+from liebian.events import TransferEnded
 from liebian.integrations.wechat.pay.transfers import MAX_REMARK, MIN_TRANSFER_FEN, NAME_REQUIRED_FROM_FEN
 from liebian.kit import outbox
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
 from liebian.kit.errors import BadRequest, Conflict, Invalid, not_found
+from liebian.kit.events import bus
 from liebian.kit.ids import order_number, token
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import TRANSFERS_IN_FLIGHT, cash, payable_to_customer
@@ -120,22 +123,18 @@ def _check_request(amount_fen: int, remark: str, user_name: str | None) -> None:
 
 
 async def request_transfer(
-    session: AsyncSession, *, shop_id: int, customer_id: int, openid: str, amount_fen: int, remark: str,
+    session: AsyncSession, *, shop_id: int, customer_id: int, amount_fen: int, remark: str,
     user_name: str | None = None,
 ) -> TransferView:
     """Take ``amount_fen`` out of the customer's balance and send it to their WeChat balance after commit.
 
-    Raises ``Invalid`` (amount, remark, real name, openid not the customer's), ``Conflict``
+    The payee is always the customer's own payer openid, read from the customers service, never taken
+    from a caller. Raises ``Invalid`` (amount, remark, real name), ``NotFound`` (customer), ``Conflict``
     ``insufficient_balance``, ``ServiceUnavailable`` when no gateway is installed.
     """
     _check_request(amount_fen, remark, user_name)
     gateway = registry.default()
-    known = (await session.execute(text("SELECT openid FROM customers WHERE id = :c AND shop_id = :s"),
-                                   {"c": customer_id, "s": shop_id})).scalar()
-    if known is None:
-        raise not_found("customer")
-    if known != openid:
-        raise Invalid("openid_mismatch", "Transfers go only to the customer's own WeChat account.")
+    openid = (await customers.payer(session, shop_id, customer_id)).openid
     await lock_balance(session, shop_id, customer_id)
     available = await available_fen(session, shop_id, customer_id)
     if amount_fen > available:
@@ -241,6 +240,9 @@ async def _post_ending(session: AsyncSession, row: Row[Any], state: str) -> None
                 else ("transfer.returned", payable_to_customer(row.customer_id)))
     legs = [(TRANSFERS_IN_FLIGHT, amount), (to, -amount)]
     await ledger.post(session, shop_id=row.shop_id, kind=kind, ref=row.out_bill_no, legs=legs)
+    # Whoever asked for the transfer (distribution's withdrawals) settles its own books in this transaction.
+    await bus.publish(session, TransferEnded(shop_id=row.shop_id, customer_id=row.customer_id,
+                                             out_bill_no=row.out_bill_no, amount_fen=amount, state=state))
 
 
 async def on_transfer_finished(session: AsyncSession, resource: Mapping[str, Any], event_id: str) -> bool:

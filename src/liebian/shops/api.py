@@ -56,6 +56,7 @@ class SettingsPatch(BaseModel):
     protection_days: int | None = Field(default=None, ge=0, le=365)
     bind_new_customers_only: bool | None = None
     attribution_window_days: int | None = Field(default=None, ge=1, le=90)
+    groupbuy_overflow: Literal["other_group", "new_group", "refuse"] | None = None
 
 
 @console.patch("/shop/settings", response_model=ShopSettings)

@@ -24,3 +24,6 @@ class ShopSettings(BaseModel):
     protection_days: int = Field(default=0, ge=0, le=365)
     bind_new_customers_only: bool = False
     attribution_window_days: int = Field(default=7, ge=1, le=90)
+    # Group buying: a buyer whose chosen group filled while they were paying is seated in another open group
+    # of the campaign, or opens a new group (as its leader), or is refused with ``group_full``.
+    groupbuy_overflow: Literal["other_group", "new_group", "refuse"] = "other_group"
