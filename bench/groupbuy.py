@@ -367,7 +367,7 @@ async def main() -> int:
     admin = os.environ.get("BENCH_DATABASE_URL", harness.DEFAULT_ADMIN_URL)
     before = await harness.background_load()
     async with harness.scratch_database(admin, keep=args.keep) as (_name, url):
-        replayed = run_replay(url, args)
+        replayed = run_replay(url, args)  # it refreshes the statistics before its check: the floor has them too
         with tempfile.TemporaryDirectory(prefix="liebian-bench-") as tmp:
             pg, scripts, outcomes = await floor(url, args, Path(tmp))
     ratio = replayed["groups_per_s"] / pg.tps if pg.tps else None
