@@ -31,6 +31,7 @@ from liebian.groupbuy.schemas import (
     TierOut,
 )
 from liebian.kit.clock import clock
+from liebian.kit.db import equal_filters
 from liebian.kit.errors import Conflict, Invalid, NotFound
 
 SWEEP_BATCH = 50
@@ -264,10 +265,8 @@ async def list_campaigns(
         state = "active"
     if state is not None:
         clauses.append(state_clauses[state])
-    for name, value in (("sku_id", sku_id), ("product_id", product_id), ("new_customers_only", new_customers_only)):
-        if value is not None:
-            clauses.append(f"{name} = :{name}")
-            params[name] = value
+    equal_filters(clauses, params, {"sku_id": sku_id, "product_id": product_id,
+                                     "new_customers_only": new_customers_only})
     where = " AND ".join(clauses)
     total = int((await session.execute(text(f"SELECT count(*) FROM groupbuy_campaigns WHERE {where}"),
                                        params)).scalar_one())

@@ -23,6 +23,7 @@ from liebian.groupbuy.schemas import (
 from liebian.groupbuy.seats import group_not_found
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
+from liebian.kit.db import equal_filters
 from liebian.payments import service as payments
 
 _GROUP_COLUMNS = ("id, campaign_id, status, size, min_size, slots_taken, paid_count, leader_customer_id, created_at, "
@@ -94,10 +95,8 @@ async def list_groups(session: AsyncSession, shop_id: int, *, campaign_id: int |
                       offset: int = 0) -> ConsoleGroupPage:
     clauses = ["shop_id = :s"]
     params: dict[str, Any] = {"s": shop_id, "limit": limit, "offset": offset}
-    for name, value in (("campaign_id", campaign_id), ("status", status), ("completed_by_shop", completed_by_shop)):
-        if value is not None:
-            clauses.append(f"{name} = :{name}")
-            params[name] = value
+    equal_filters(clauses, params, {"campaign_id": campaign_id, "status": status,
+                                     "completed_by_shop": completed_by_shop})
     where = " AND ".join(clauses)
     total = int((await session.execute(text(f"SELECT count(*) FROM groupbuy_groups WHERE {where}"),
                                        params)).scalar_one())

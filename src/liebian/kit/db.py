@@ -52,6 +52,15 @@ async def flush_or_conflict(session: AsyncSession, conflict: Exception) -> None:
         raise conflict from exc
 
 
+def equal_filters(clauses: list[str], params: dict[str, Any], filters: dict[str, object], *,
+                  alias: str = "") -> None:
+    """Add ``column = :column`` for each filter that was given (None means "any"), for list endpoints."""
+    for name, value in filters.items():
+        if value is not None:
+            clauses.append(f"{alias}{name} = :{name}")
+            params[name] = value
+
+
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run ``callback`` once the session's transaction has committed (never if it rolls back)."""
     session.info.setdefault("after_commit", []).append(callback)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liebian.catalog import service as catalog
 from liebian.events import OrderCancelled, OrderRefunded, RefundSucceeded
 from liebian.kit.clock import clock
+from liebian.kit.db import equal_filters
 from liebian.kit.errors import Conflict, Invalid, not_found
 from liebian.kit.events import bus
 from liebian.ledger import service as ledger
@@ -197,11 +198,8 @@ async def list_requests(
 ) -> list[dict[str, Any]]:
     clauses = ["r.shop_id = :s"]
     params: dict[str, Any] = {"s": shop_id, "limit": limit, "offset": offset}
-    for name, value in (("status", status), ("order_id", order_id), ("customer_id", customer_id),
-                        ("id", request_id)):
-        if value is not None:
-            clauses.append(f"r.{name} = :{name}")
-            params[name] = value
+    equal_filters(clauses, params, {"status": status, "order_id": order_id, "customer_id": customer_id,
+                                     "id": request_id}, alias="r.")
     rows = await session.execute(
         text("SELECT r.id, o.order_no, r.amount_fen, r.reason, r.status, r.initiated_by, r.reject_reason, "
              "r.created_at, r.decided_at, r.succeeded_at FROM refund_requests r JOIN orders o ON o.id = r.order_id "
