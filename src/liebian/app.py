@@ -18,11 +18,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from liebian import __version__, gateways, wiring
+from liebian.bargain import api as bargain_api
 from liebian.catalog import api as catalog_api
+from liebian.coupons import api as coupons_api
 from liebian.customers import api as customers_api
 from liebian.distribution import api as distribution_api
 from liebian.fission import api as fission_api
 from liebian.fission import landing as fission_landing
+from liebian.flashsale import api as flashsale_api
 from liebian.groupbuy import api as groupbuy_api
 from liebian.integrations.remote_images import FetchPolicy, RemoteImages
 from liebian.kit.auth import TokenSigner
@@ -165,7 +168,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                    orders_api.router, orders_api.console, payments_api.callbacks, miniapp_api.router,
                    miniapp_api.console, fission_api.router, fission_api.console, fission_landing.router,
                    groupbuy_api.router, groupbuy_api.console, distribution_api.router,
-                   distribution_api.console):
+                   distribution_api.console, coupons_api.router, coupons_api.console, bargain_api.router,
+                   bargain_api.console, flashsale_api.router, flashsale_api.console):
         app.include_router(router)
     app.hot_routes = fission_api.hot_routes
     app.state.wechat = gateways.install(settings, app)

@@ -1,9 +1,12 @@
 """Every table's model, imported so that Alembic and ``liebian check`` see the whole schema."""
 
+from liebian.bargain import models as bargain_models
 from liebian.catalog import models as catalog_models
+from liebian.coupons import models as coupons_models
 from liebian.customers import models as customers_models
 from liebian.distribution import models as distribution_models
 from liebian.fission import models as fission_models
+from liebian.flashsale import models as flashsale_models
 from liebian.groupbuy import models as groupbuy_models
 from liebian.kit import models as kit_models
 from liebian.kit.db import Base
@@ -14,6 +17,6 @@ from liebian.payments import models as payments_models
 from liebian.payouts import models as payouts_models
 from liebian.shops import models as shops_models
 
-__all__ = ["Base", "catalog_models", "customers_models", "distribution_models", "fission_models",
-           "groupbuy_models", "kit_models", "ledger_models", "miniapp_models", "orders_models", "payments_models",
-           "payouts_models", "shops_models"]
+__all__ = ["Base", "bargain_models", "catalog_models", "coupons_models", "customers_models", "distribution_models",
+           "fission_models", "flashsale_models", "groupbuy_models", "kit_models", "ledger_models", "miniapp_models",
+           "orders_models", "payments_models", "payouts_models", "shops_models"]

@@ -39,6 +39,9 @@ from liebian.payments import service as payments
 from liebian.payments.providers import CashOnDeliveryProvider, registry
 from liebian.payouts import service as payouts
 from liebian.settings import Settings
+from liebian.wiring import bargain as bargain_wiring
+from liebian.wiring import coupons as coupons_wiring
+from liebian.wiring import flashsale as flashsale_wiring
 
 
 def install(settings: Settings) -> None:
@@ -67,6 +70,9 @@ def install(settings: Settings) -> None:
     _install_fission()
     _install_groupbuy()
     _install_distribution()
+    coupons_wiring.install()
+    bargain_wiring.install()
+    flashsale_wiring.install()
 
 
 async def _product_exists(session: AsyncSession, shop_id: int, product_id: int) -> bool:

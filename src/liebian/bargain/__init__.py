@@ -1,0 +1,1 @@
+"""Bargain (砍价): friends cut the price, the last required helper lands on the floor."""

@@ -1,0 +1,3 @@
+"""coupons tables (owned by this module)."""
+
+from __future__ import annotations

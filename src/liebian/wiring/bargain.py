@@ -1,0 +1,7 @@
+"""Wiring of bargain: its price source, event reactions, sweepers and outbox handlers."""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    """Called once per process by :func:`liebian.wiring.install`."""
