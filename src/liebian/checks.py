@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.bargain import queries as bargain
 from liebian.catalog import service as catalog
+from liebian.coupons import queries as coupons
 from liebian.distribution import queries as distribution
 from liebian.groupbuy import queries as groupbuy
 from liebian.kit.checks import Violation
@@ -22,6 +24,8 @@ CHECKS = (
     ("groups never over-filled; failed groups refunded in full once", groupbuy.violations),
     ("commission rows agree with the ledger", distribution.ledger_violations),
     ("settled commissions trace to completed sales, refunds reversed", distribution.settled_trace_violations),
+    ("coupons never over-issued or used twice; red-packet parts sum to their total", coupons.violations),
+    ("bargains never below floor; cuts follow the plan and sum to start - current", bargain.violations),
 )
 
 

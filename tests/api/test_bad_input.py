@@ -153,7 +153,7 @@ BAD_BODIES: list[tuple[str, Body, int, str]] = [
      422, "validation_error"),
     ("promotion-extra-field", lambda c: order(c, promotion={"kind": "mystery", "price_fen": 1}),
      422, "validation_error"),
-    ("coupon-unknown", lambda c: order(c, coupon_id=2**62), 422, "coupon_not_found"),
+    ("coupon-unknown", lambda c: order(c, coupon_id=2**62), 404, "coupon_not_found"),
     ("coupon-id-zero", lambda c: order(c, coupon_id=0), 422, "validation_error"),
     ("coupon-id-2**70", lambda c: order(c, coupon_id=2**70), 422, "validation_error"),
 ]

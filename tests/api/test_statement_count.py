@@ -35,9 +35,10 @@ async def test_payment_callback_statement_count(shop: ShopHarness, count_stateme
     with count_statements() as counter:
         await shop.pay(order)
     # lookup, event insert, payment lookup, shop stamp, guarded payment update, ledger (2), order update,
-    # subscribe-message grant, the shop's distribution settings (off here: nothing more)
+    # subscribe-message grant, the shop's distribution settings and its enabled red-packet offer (neither
+    # here: nothing more)
     print(f"\npayment callback: {counter.count} SQL statements")
-    assert counter.count <= 10, "\n".join(counter.statements)
+    assert counter.count <= 11, "\n".join(counter.statements)
 
 
 async def test_visit_statement_count(shop: ShopHarness, count_statements: Any) -> None:
@@ -66,8 +67,8 @@ async def test_payment_callback_with_two_commission_levels_statement_count(shop:
                                  {"sku_id": await shop.sku(stock=10), "quantity": 1}])
     with count_statements() as counter:
         await shop.pay(order)
-    # The callback (10) + attribution (1), level 2's binding (1), promoters (1), the order, its lines and
+    # The callback (11) + attribution (1), level 2's binding (1), promoters (1), the order, its lines and
     # payment (3), product overrides (1), the commission rows in one INSERT (1), their ledger posting (2).
     print(f"payment callback with two commission levels: {counter.count} SQL statements")
     assert await shop.count("distribution_commissions") == 4
-    assert counter.count <= 20, "\n".join(counter.statements)
+    assert counter.count <= 21, "\n".join(counter.statements)

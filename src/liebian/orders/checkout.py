@@ -2,14 +2,15 @@
 
 The hot path is a handful of statements: resolve the shop (by the dependency), claim the idempotency
 key, read the SKUs, one guarded UPDATE per SKU in id order, insert the order, its lines and its
-payment, and store the answer for the key.
+payment, and store the answer for the key. A coupon (``coupon_id``) adds two: read it when pricing, and use
+it by one guarded UPDATE once the order exists.
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,11 +23,19 @@ from liebian.customers import service as customers
 from liebian.events import OrderPaid, OrderPlaced
 from liebian.kit import idempotency
 from liebian.kit.clock import clock
-from liebian.kit.errors import Conflict, Invalid
+from liebian.kit.errors import Conflict, Invalid, NotFound
 from liebian.kit.events import bus
 from liebian.kit.ids import order_number
 from liebian.kit.money import MAX_FEN
-from liebian.orders.pricing import CartLine, LinePrice, PlacedOrder, PricingContext, Quote, price_source
+from liebian.orders.pricing import (
+    COUPON,
+    CartLine,
+    LinePrice,
+    PlacedOrder,
+    PricingContext,
+    Quote,
+    price_source,
+)
 from liebian.orders.rules import shipping_fee
 from liebian.orders.schemas import PlaceOrderIn
 from liebian.payments import service as payments
@@ -82,8 +91,6 @@ def _check_skus(merged: OrderedDict[int, int], skus: dict[int, SkuForSale]) -> N
 
 
 async def _quote(session: AsyncSession, ctx: PricingContext, body: PlaceOrderIn) -> tuple[Quote, str | None]:
-    if body.coupon_id is not None and price_source("coupon") is None:
-        raise Invalid("coupon_not_found", "No such coupon.")
     if body.promotion is None:
         return Quote(lines=tuple(LinePrice(line.list_price_fen) for line in ctx.lines)), None
     source = price_source(body.promotion.kind)
@@ -96,6 +103,48 @@ async def _quote(session: AsyncSession, ctx: PricingContext, body: PlaceOrderIn)
         if price.unit_price_fen < 0 or price.discount_fen < 0:
             raise RuntimeError(f"price source {source.kind} returned a negative price")
     return quote, source.kind
+
+
+@dataclass(frozen=True)
+class _CouponQuote:
+    ctx: PricingContext
+    quote: Quote
+
+
+async def _coupon_quote(session: AsyncSession, ctx: PricingContext, quote: Quote, kind: str | None,
+                        coupon_id: int | None) -> _CouponQuote | None:
+    """The coupon, after the promotion: its discounts come on top of the promotion's prices."""
+    if coupon_id is None:
+        return None
+    source = price_source(COUPON)
+    if source is None:
+        raise NotFound("coupon_not_found", "No such coupon.")
+    coupon_ctx = replace(ctx, params={"coupon_id": coupon_id}, base=quote.lines, promotion_kind=kind)
+    coupon = await source.quote(session, coupon_ctx)
+    if len(coupon.lines) != len(ctx.lines) or any(p.discount_fen < 0 for p in coupon.lines):
+        raise RuntimeError("the coupon source must give one non-negative discount per line")
+    return _CouponQuote(coupon_ctx, coupon)
+
+
+async def _take_stock(session: AsyncSession, shop: ShopRef, merged: OrderedDict[int, int],
+                      skus: dict[int, SkuForSale]) -> None:
+    for sku_id, quantity in merged.items():  # a friendly answer before touching any row
+        if skus[sku_id].stock < quantity:
+            raise Conflict("stock_exhausted", f"Only {skus[sku_id].stock} left of SKU {sku_id}.", sku_id=sku_id)
+    for sku_id in sorted(merged):  # id order: concurrent multi-line orders cannot deadlock
+        if not await catalog.take_stock(session, shop.id, sku_id, merged[sku_id]):
+            raise Conflict("stock_exhausted", f"SKU {sku_id} has sold out.", sku_id=sku_id)
+
+
+def _promotion_record(kind: str | None, params: dict[str, Any], quote: Quote,
+                      coupon: _CouponQuote | None) -> dict[str, Any] | None:
+    """What the order names as its ``promotion``: the promotion's record, and the coupon's (``coupon_id``)."""
+    record = None if kind is None else {"kind": kind, **params, **quote.record}
+    if record is not None and not quote.takes_sku_stock:
+        record["own_stock"] = True
+    if coupon is not None:  # named on the order, so a cancellation gives the coupon back
+        record = {**(record or {"kind": COUPON}), **coupon.quote.record}
+    return record
 
 
 async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn) -> dict[str, Any]:
@@ -112,11 +161,14 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
     quote, kind = await _quote(session, ctx, body)
     if quote.payment_methods is not None and body.payment_method not in quote.payment_methods:
         raise Invalid("payment_method_not_allowed", f"This promotion cannot be paid by {body.payment_method}.")
+    coupon = await _coupon_quote(session, ctx, quote, kind, body.coupon_id)
+    coupon_discounts = [p.discount_fen for p in coupon.quote.lines] if coupon else [0] * len(lines)
 
     line_rows = []
-    for line, price in zip(lines, quote.lines, strict=True):
+    for line, price, extra in zip(lines, quote.lines, coupon_discounts, strict=True):
         total = price.unit_price_fen * line.quantity
         discount = min(price.discount_fen, total)
+        discount += min(extra, total - discount)  # a line never goes below zero, whatever a source says
         line_rows.append((line, skus[line.sku_id], price.unit_price_fen, total, discount))
     goods_fen = sum(r[3] for r in line_rows)
     discount_fen = sum(r[4] for r in line_rows)
@@ -127,17 +179,9 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         raise Invalid("order_too_large", "This order is larger than one payment can be.")
 
     if quote.takes_sku_stock:
-        for sku_id, quantity in merged.items():  # a friendly answer before touching any row
-            if skus[sku_id].stock < quantity:
-                raise Conflict("stock_exhausted", f"Only {skus[sku_id].stock} left of SKU {sku_id}.",
-                               sku_id=sku_id)
-        for sku_id in sorted(merged):  # id order: concurrent multi-line orders cannot deadlock
-            if not await catalog.take_stock(session, shop.id, sku_id, merged[sku_id]):
-                raise Conflict("stock_exhausted", f"SKU {sku_id} has sold out.", sku_id=sku_id)
+        await _take_stock(session, shop, merged, skus)
 
-    promotion_record = None if kind is None else {"kind": kind, **promotion_params, **quote.record}
-    if promotion_record is not None and not quote.takes_sku_stock:
-        promotion_record["own_stock"] = True
+    promotion_record = _promotion_record(kind, promotion_params, quote, coupon)
     order_no = order_number(now)
     deadline = now + timedelta(minutes=shop.settings.auto_cancel_minutes) if body.payment_method == "wechat" else None
     order_id = (await session.execute(
@@ -171,6 +215,10 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         source = price_source(kind)
         assert source is not None
         await source.on_placed(session, ctx, quote, placed)
+    if coupon is not None:  # the coupon is used here, by one guarded UPDATE: of two racing orders one wins
+        coupon_source = price_source(COUPON)
+        assert coupon_source is not None
+        await coupon_source.on_placed(session, coupon.ctx, coupon.quote, placed)
     await bus.publish(session, OrderPlaced(shop_id=shop.id, order_id=order_id, order_no=order_no,
                                            customer_id=customer_id, payable_fen=payable_fen,
                                            promotion=promotion_record, share_code=body.share_code))

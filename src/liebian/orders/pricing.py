@@ -4,6 +4,11 @@
 ``kind``; checkout asks it for a :class:`Quote` (per-line prices and discounts, allowed payment
 methods, whether it holds its own stock) and tells it once the order row exists, in the same
 transaction, so that a slot or a campaign unit is taken together with the order or not at all.
+
+A coupon (``coupon_id`` on the order) is one more source, registered under :data:`COUPON`, asked after
+the promotion: its context carries the promotion's prices in ``base`` (or the list prices) and the
+promotion's kind, and its quote's ``discount_fen`` is the coupon's own discount on each line, on top of
+the promotion's. Its ``record`` joins the order's ``promotion`` (``coupon_id``, ``coupon_discount_fen``).
 """
 
 from __future__ import annotations
@@ -24,18 +29,21 @@ class CartLine:
 
 
 @dataclass(frozen=True)
+class LinePrice:
+    unit_price_fen: int
+    discount_fen: int = 0
+
+
+@dataclass(frozen=True)
 class PricingContext:
     shop_id: int
     customer_id: int
     now: datetime
     lines: tuple[CartLine, ...]
     params: dict[str, Any]  # the request's ``promotion`` object (or ``{"coupon_id": ...}``)
-
-
-@dataclass(frozen=True)
-class LinePrice:
-    unit_price_fen: int
-    discount_fen: int = 0
+    # For the coupon source only: the prices the promotion quoted (empty: list prices) and its kind.
+    base: tuple[LinePrice, ...] = ()
+    promotion_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class PriceSource(Protocol):
         ...
 
 
+COUPON = "coupon"  # the kind the coupon source registers under (``coupon_id`` on the order, not ``promotion``)
 _sources: dict[str, PriceSource] = {}
 
 
