@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-stamp
 # The machine's PostgreSQL, used as a second server for the test suite when it answers.
 SYSTEM_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test lint format clean bench
+.PHONY: setup run test lint format clean bench bench-flashsale
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ BENCH_ARGS ?=
 
 bench: setup
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/visits.py $(BENCH_ARGS)
+
+# A hot flash-sale slot on both paths (PostgreSQL alone, then Redis) against pgbench and redis-benchmark.
+bench-flashsale: setup
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/flashsale.py $(BENCH_ARGS)
 
 format: setup
 	$(BIN)/ruff format src tests

@@ -28,6 +28,7 @@ from liebian.fission import landing as fission_landing
 from liebian.flashsale import api as flashsale_api
 from liebian.groupbuy import api as groupbuy_api
 from liebian.integrations.remote_images import FetchPolicy, RemoteImages
+from liebian.kit import redis as kit_redis
 from liebian.kit.auth import TokenSigner
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, make_engine
@@ -153,12 +154,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                     await task
             await app.state.wechat.aclose()
             await app.state.remote_images.aclose()
+            await kit_redis.close(app.state.redis)
             await database.dispose()
 
     app = LiebianAPI(title="Liebian 裂变", version=__version__, lifespan=lifespan,
                   description="Social e-commerce engine: commerce core, fission, group buying, distribution.")
     app.state.db = database
     app.state.settings = settings
+    # Optional (LIEBIAN_REDIS_URL): flash-sale stock; connects on first use, closed when the app stops.
+    app.state.redis = kit_redis.connect(settings.redis_url) if settings.redis_url else None
+    kit_redis.install(app.state.redis)
     app.state.signer = TokenSigner(settings.resolved_secret_key(), settings.access_token_minutes)
     # Poster photos: loopback allowed only in the sandbox (its demo and tests serve photos locally).
     app.state.remote_images = RemoteImages(FetchPolicy(allow_private=settings.sandbox),

@@ -8,6 +8,7 @@ from liebian.bargain import queries as bargain
 from liebian.catalog import service as catalog
 from liebian.coupons import queries as coupons
 from liebian.distribution import queries as distribution
+from liebian.flashsale import queries as flashsale
 from liebian.groupbuy import queries as groupbuy
 from liebian.kit.checks import Violation
 from liebian.ledger import service as ledger
@@ -26,6 +27,7 @@ CHECKS = (
     ("settled commissions trace to completed sales, refunds reversed", distribution.settled_trace_violations),
     ("coupons never over-issued or used twice; red-packet parts sum to their total", coupons.violations),
     ("bargains never below floor; cuts follow the plan and sum to start - current", bargain.violations),
+    ("flash sales never oversold; counts equal live orders; limits held", flashsale.violations),
 )
 
 

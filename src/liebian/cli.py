@@ -246,7 +246,7 @@ def check() -> None:
     settings = _settings()
     with database_url(settings) as url:
         _migrate(url)
-        results = asyncio.run(_check(url))
+        results = asyncio.run(_check(url, settings))
     table = Table(title="liebian check")
     table.add_column("invariant")
     table.add_column("result")
@@ -262,10 +262,11 @@ def check() -> None:
         raise typer.Exit(1)
 
 
-async def _check(url: str) -> list[tuple[str, list[Violation]]]:
-    from liebian import checks
+async def _check(url: str, settings: Settings) -> list[tuple[str, list[Violation]]]:
+    from liebian import checks, wiring
     from liebian.kit.db import Database, make_engine
 
+    wiring.install(settings)  # some checks read another module through the ports the wiring installs
     db = Database(make_engine(url, pool_size=1, max_overflow=0))
     try:
         async with db.sessions() as session:
@@ -340,6 +341,68 @@ async def _replay(url: str, settings: Settings, log: Any, **options: Any) -> Any
             return await replay(settings, db, log, progress=lambda n: bar.advance(task, n),
                                 payments_mode=options["payments"], concurrency=concurrency,
                                 workers=options["workers"], wave=options["wave"], check=options["check"])
+    finally:
+        await db.dispose()
+
+
+@bench.command("flashsale")
+def flashsale_bench(
+    attempts: Annotated[int, typer.Option(min=1, help="Entries per trial.")] = 20_000,
+    units: Annotated[int, typer.Option(min=1, help="Units of the hot slot.")] = 1_000,
+    clients: Annotated[int, typer.Option(min=1, max=90, help="Clients at once (each its own connection).")] = 64,
+    trials: Annotated[int, typer.Option(min=1, max=20, help="Sales per path.")] = 3,
+    customers: Annotated[int | None, typer.Option(min=1, help="Customers the attempts pick among (limit 1 each); "
+                                                  "default attempts / 4.")] = None,
+    redis_url: Annotated[str | None, typer.Option("--redis", help="Redis for the Redis path (default "
+                                                  "LIEBIAN_REDIS_URL).")] = None,
+    no_redis: Annotated[bool, typer.Option("--no-redis", help="The PostgreSQL path only.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout.")] = False,
+) -> None:
+    """A hot flash-sale slot: attempts from many clients on the PostgreSQL and Redis paths, beside pgbench running
+    the same guarded statement and redis-benchmark the same Lua script; exit 1 unless every trial sold exactly
+    the units with nobody over the limit."""
+    settings = _settings()
+    if not settings.sandbox:
+        console.print("[red]the benchmark creates a sandbox shop: sandbox mode only[/red]")
+        raise typer.Exit(2)
+    from liebian.flashsale.bench import Options
+
+    opts = Options(attempts=attempts, units=units, clients=clients, trials=trials,
+                   customers=customers or max(units, attempts // 4))
+    redis = None if no_redis else (redis_url or settings.redis_url)
+    with database_url(settings) as url:
+        _migrate(url)
+        result = asyncio.run(_flashsale_bench(url, settings, opts, redis))
+    if json_out:
+        print(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        table = Table(title=f"flash sale: {attempts} attempts for {units} units from {clients} clients, "
+                            f"{trials} trial(s)")
+        for column in ("path", "exact", "oversold", "max/customer", "orders/s", "entries/s", "p99 ms", "floor/s",
+                       "floor p99 ms", "ratio"):
+            table.add_column(column)
+        for path, p in result["paths"].items():
+            table.add_row(*(str(p[k]) if k != "path" else path for k in (
+                "path", "all_exact", "oversold", "max_per_customer", "orders_per_s", "entries_per_s", "entry_p99_ms",
+                "floor_per_s", "floor_p99_ms", "ratio_entries_to_floor")))
+        console.print(table)
+    if not all(p["all_exact"] for p in result["paths"].values()):
+        raise typer.Exit(1)
+
+
+async def _flashsale_bench(url: str, settings: Settings, opts: Any, redis_url: str | None) -> Any:
+    from liebian import wiring
+    from liebian.flashsale.bench import run
+    from liebian.kit.db import Database, make_engine
+    from liebian.payments.providers import registry
+    from liebian.replay import InstantPay
+
+    wiring.install(settings)
+    db = Database(make_engine(url, pool_size=opts.clients + 4, max_overflow=0))
+    try:
+        with registry.preserved():
+            registry.install("wechat", InstantPay())  # payment intents without cryptography (as the replay)
+            return await run(db, url, opts=opts, redis_url=redis_url)
     finally:
         await db.dispose()
 

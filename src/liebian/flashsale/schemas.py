@@ -1,0 +1,113 @@
+"""Request and answer bodies of the flash sale."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from liebian.flashsale.rules import MAX_LIMIT, MAX_STOCK, SlotState
+from liebian.kit.money import MAX_FEN
+from liebian.kit.web import MAX_ID
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+EntryStatus = Literal["queued", "ordered", "failed", "returned"]
+
+
+class CampaignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku_id: int = Field(ge=1, le=MAX_ID)
+    title: Title | None = None
+    price_fen: int = Field(ge=1, le=MAX_FEN, description="the flash-sale price, below the SKU's price")
+    stock: int = Field(ge=1, le=MAX_STOCK, description="units set aside from the SKU for this slot")
+    per_customer_limit: int = Field(ge=1, le=MAX_LIMIT, description="units per customer over the slot")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class CampaignOut(BaseModel):
+    id: int
+    product_id: int
+    sku_id: int
+    title: str | None
+    price_fen: int
+    stock: int
+    remaining: int = Field(description="units not yet taken (queued entries hold theirs)")
+    per_customer_limit: int
+    starts_at: datetime
+    ends_at: datetime
+    status: Literal["active", "ended"]
+    state: SlotState
+    seconds_to_start: int
+    seconds_to_end: int
+
+
+class ConsoleCampaignOut(CampaignOut):
+    sold: int = Field(description="units in live orders")
+    returned: int = Field(description="units given back to the SKU when the slot ended")
+    created_at: datetime
+    ended_at: datetime | None
+
+
+class CampaignStats(BaseModel):
+    orders: int
+    returned_orders: int
+    failed_entries: int
+    buyers: int
+
+
+class ConsoleCampaignDetail(ConsoleCampaignOut):
+    stats: CampaignStats
+
+
+class CampaignPage(BaseModel):
+    items: list[CampaignOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ConsoleCampaignPage(BaseModel):
+    items: list[ConsoleCampaignOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AddressIn(BaseModel):
+    """What ``wx.chooseAddress`` gives (the same rules as ``POST orders``: a queued entry must not fail later
+    on an address its order would refuse)."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(pattern=r"^(\+?86)?1\d{10}$|^0\d{2,3}-?\d{7,8}$")
+    province: str = Field(min_length=1, max_length=30)
+    city: str = Field(min_length=1, max_length=30)
+    district: str = Field(min_length=1, max_length=30)
+    detail: str = Field(min_length=1, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=10)
+
+    @field_validator("name", "province", "city", "district", "detail")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class EntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quantity: int = Field(default=1, ge=1, le=MAX_LIMIT)
+    address: AddressIn
+    payment_method: Literal["wechat"] = "wechat"
+
+
+class EntryOut(BaseModel):
+    id: str
+    campaign_id: int
+    status: EntryStatus
+    quantity: int
+    order_no: str | None = None
+    failure_code: str | None = None
+    order: dict[str, Any] | None = Field(default=None, description="the order, when it was placed by this call")
