@@ -69,10 +69,34 @@ async def test_a_broken_connection_is_replaced_for_the_next_caller(small: Databa
             await killer.execute("SELECT pg_terminate_backend($1)", doomed)
         finally:
             await killer.close()
-        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        # Whichever the driver notices first: the server's goodbye, the closed socket, or its own state.
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)):
             async with small.driver_transaction() as conn:  # the idle connection whose server went away
                 await conn.fetchval("SELECT 1")
         assert await _backend(small) != doomed
+    finally:
+        await small.dispose()
+
+
+async def test_a_refused_statement_keeps_the_connection_and_a_cancelled_one_drops_it(small: Database) -> None:
+    try:
+        first = await _backend(small)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            async with small.driver_transaction() as conn:
+                await conn.fetchval("CREATE TEMP TABLE t (id int PRIMARY KEY)")
+                await conn.fetchval("INSERT INTO t VALUES (1), (1)")
+        assert await _backend(small) == first  # rolled back and reused
+
+        async def slow() -> None:
+            async with small.driver_transaction() as conn:
+                await conn.fetchval("SELECT pg_sleep(5)")
+
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await _backend(small) != first  # its protocol state was unknown: never handed out again
     finally:
         await small.dispose()
 

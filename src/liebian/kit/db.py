@@ -7,7 +7,6 @@ commits once at the end, then runs the callbacks registered with :func:`after_co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -195,6 +194,16 @@ class DriverPool:
             await conn.close()
 
 
+async def _rollback_or_drop(conn: Any) -> None:
+    if conn.is_closed() or not conn.is_in_transaction():
+        return
+    try:
+        await conn.execute("ROLLBACK")
+    except BaseException:
+        conn.terminate()  # release() sees it closed and opens another next time
+        raise
+
+
 class Database:
     """The process's engine and session factory."""
 
@@ -221,10 +230,13 @@ class Database:
             await conn.execute("BEGIN")
             yield _Observed(conn, self.statement_hooks) if self.statement_hooks else conn
             await conn.execute("COMMIT")
+        except asyncpg.PostgresError:
+            # The server refused a statement: the protocol is in a known state, roll back and keep it.
+            await _rollback_or_drop(conn)
+            raise
         except BaseException:
-            if not conn.is_closed() and conn.is_in_transaction():
-                with contextlib.suppress(Exception):  # if it fails, release() drops the connection
-                    await conn.execute("ROLLBACK")
+            # Cancelled or broken mid-statement: the protocol's state is unknown, so it is never reused.
+            conn.terminate()
             raise
         finally:
             pool.release(conn)
