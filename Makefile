@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-stamp
 # The machine's PostgreSQL, used as a second server for the test suite when it answers.
 SYSTEM_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test lint format clean bench bench-flashsale
+.PHONY: setup run test lint format clean bench bench-flashsale bench-nearby
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: setup
 # A hot flash-sale slot on both paths (PostgreSQL alone, then Redis) against pgbench and redis-benchmark.
 bench-flashsale: setup
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/flashsale.py $(BENCH_ARGS)
+
+# Nearby stores among 1,000,000 (the earthdistance index against a sequential scan).
+bench-nearby: setup
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/nearby.py $(BENCH_ARGS)
 
 format: setup
 	$(BIN)/ruff format src tests

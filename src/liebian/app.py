@@ -19,7 +19,9 @@ from starlette.types import Receive, Scope, Send
 
 from liebian import __version__, gateways, wiring
 from liebian.bargain import api as bargain_api
+from liebian.campaigns import api as campaigns_api
 from liebian.catalog import api as catalog_api
+from liebian.community import api as community_api
 from liebian.coupons import api as coupons_api
 from liebian.customers import api as customers_api
 from liebian.distribution import api as distribution_api
@@ -41,6 +43,7 @@ from liebian.payments import api as payments_api
 from liebian.sandbox import api as sandbox_api
 from liebian.settings import ConfigurationError, Settings, get_settings
 from liebian.shops import api as shops_api
+from liebian.stores import api as stores_api
 
 log = logging.getLogger("liebian")
 PROBLEM = "application/problem+json"
@@ -94,7 +97,10 @@ class LiebianAPI(FastAPI):
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, media_type=PROBLEM)
+        body = exc.body()
+        retry = body.get("retry_after")  # a rate limit says when to come back, in the header too (RFC 9110)
+        headers = {"Retry-After": str(retry)} if isinstance(retry, int) and exc.status in (429, 503) else None
+        return JSONResponse(body, status_code=exc.status, media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -174,7 +180,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                    miniapp_api.console, fission_api.router, fission_api.console, fission_landing.router,
                    groupbuy_api.router, groupbuy_api.console, distribution_api.router,
                    distribution_api.console, coupons_api.router, coupons_api.console, bargain_api.router,
-                   bargain_api.console, flashsale_api.router, flashsale_api.console):
+                   bargain_api.console, flashsale_api.router, flashsale_api.console, stores_api.router,
+                   stores_api.console, campaigns_api.router, campaigns_api.console, community_api.router,
+                   community_api.console):
         app.include_router(router)
     app.hot_routes = fission_api.hot_routes
     app.state.wechat = gateways.install(settings, app)

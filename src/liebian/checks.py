@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.bargain import queries as bargain
+from liebian.campaigns import queries as campaigns
 from liebian.catalog import service as catalog
+from liebian.community import queries as community
 from liebian.coupons import queries as coupons
 from liebian.distribution import queries as distribution
 from liebian.flashsale import queries as flashsale
@@ -15,6 +17,7 @@ from liebian.ledger import service as ledger
 from liebian.orders import queries as orders
 from liebian.payments import service as payments
 from liebian.payouts import service as payouts
+from liebian.stores import queries as stores
 
 CHECKS = (
     ("ledger sums to zero, every transaction balanced", ledger.invariant_violations),
@@ -28,6 +31,9 @@ CHECKS = (
     ("coupons never over-issued or used twice; red-packet parts sum to their total", coupons.violations),
     ("bargains never below floor; cuts follow the plan and sum to start - current", bargain.violations),
     ("flash sales never oversold; counts equal live orders; limits held", flashsale.violations),
+    ("pickup numbers unique per store and day; pickup orders name their store", stores.violations),
+    ("likes, comments, members and replies counted exactly; posts carry their share", community.violations),
+    ("campaign spend never negative and only for the shop's own campaigns", campaigns.violations),
 )
 
 

@@ -127,8 +127,8 @@ BAD_BODIES: list[tuple[str, Body, int, str]] = [
     ("lines-null", lambda c: order(c, lines=None), 422, "validation_error"),
     ("lines-too-many", lambda c: order(c, lines=[line(c.sku)] * 201), 422, "validation_error"),
     # address
-    ("address-missing", lambda c: order(c, address=...), 422, "validation_error"),
-    ("address-null", lambda c: order(c, address=None), 422, "validation_error"),
+    ("address-missing", lambda c: order(c, address=...), 422, "address_required"),  # delivery needs one
+    ("address-null", lambda c: order(c, address=None), 422, "address_required"),
     ("address-empty", lambda c: order(c, address={}), 422, "validation_error"),
     ("address-without-phone", lambda c: order(c, address=address(phone=...)), 422, "validation_error"),
     ("phone-too-short", lambda c: order(c, address=address(phone="1380013800")), 422, "validation_error"),

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service
 from liebian.catalog.schemas import (
@@ -18,19 +20,34 @@ from liebian.catalog.schemas import (
 )
 from liebian.kit.web import DbSession, IdPath, Limit, Offset
 from liebian.shops.deps import ConsoleShop, CurrentShop
+from liebian.shops.service import ShopRef
 
 router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["customer: catalog"])
 console = APIRouter(prefix="/api/v1/console", tags=["console: catalog"])
 SearchText = Annotated[str | None, Query(max_length=50)]
+SearchListener = Callable[[AsyncSession, ShopRef, Request, str], Awaitable[None]]
+_search_listeners: list[SearchListener] = []
+
+
+def on_search(listener: SearchListener) -> None:
+    """Wiring names who hears of customers' product searches (campaigns records them as channel ``search``)."""
+    if listener not in _search_listeners:
+        _search_listeners.append(listener)
 
 
 @router.get("/products", response_model=ProductPage)
 async def list_products(
-    shop: CurrentShop, session: DbSession, q: SearchText = None, category_id: IdPath | None = None,
+    request: Request, shop: CurrentShop, session: DbSession, q: SearchText = None, category_id: IdPath | None = None,
     limit: Limit = 20, offset: Offset = 0,
 ) -> ProductPage:
-    return await service.list_products(session, shop.id, public=True, q=q, category_id=category_id,
+    page = await service.list_products(session, shop.id, public=True, q=q, category_id=category_id,
                                        limit=limit, offset=offset)
+    # Only a search's first page by someone identified (token or X-Device-Id) is heard: browsing costs nothing.
+    if q and q.strip() and offset == 0 and _search_listeners and (
+            "authorization" in request.headers or "x-device-id" in request.headers):
+        for listener in _search_listeners:
+            await listener(session, shop, request, q)
+    return page
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)

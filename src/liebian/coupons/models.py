@@ -20,6 +20,11 @@ KINDS = ("fixed", "percent", "threshold")
 SCOPES = ("shop", "category", "product")
 TEMPLATE_STATUSES = ("active", "disabled")
 COUPON_STATUSES = ("available", "used")  # "expired" is computed from valid_to, never stored
+PACKET_SOURCES = ("order", "community")
+# A buyer's packet names its offer, order and buyer; a packet from another source names that source instead.
+PACKET_SOURCE = (f"source IN {PACKET_SOURCES!r} AND CASE WHEN source = 'order' THEN offer_id IS NOT NULL AND "
+                 "order_id IS NOT NULL AND order_no IS NOT NULL AND customer_id IS NOT NULL AND source_id IS NULL "
+                 "ELSE order_id IS NULL AND source_id IS NOT NULL END")
 
 _TERMS = ("(kind = 'fixed' AND amount_fen > 0) OR (kind = 'threshold' AND amount_fen > 0 AND threshold_fen > 0) "
           "OR (kind = 'percent' AND percent_bps BETWEEN 1 AND 9999 AND (cap_fen IS NULL OR cap_fen > 0))")
@@ -154,23 +159,32 @@ class RedPacketOffer(Base):
 
 
 class RedPacket(Base):
-    """A buyer's red packet: granted once per paid order, its parts split when it is granted."""
+    """A red packet of coupons, its parts split when it is granted. ``source`` says why it exists: ``order``,
+    a buyer's packet granted once per paid order (offer, order and buyer set); or another source not tied
+    to an order (``community``: the shop sent it to community ``source_id``; no offer, order or owner), whose
+    claimers must pass the source's audience check (see ``redpackets.register_audience``)."""
 
     __tablename__ = "coupon_red_packets"
     __table_args__ = (
         CheckConstraint("parts BETWEEN 1 AND 100 AND total_fen >= parts", name="split"),
+        CheckConstraint(PACKET_SOURCE, name="source"),
         Index("uq_coupon_red_packets_code", "code", unique=True),
         Index("uq_coupon_red_packets_order", "order_id", unique=True),  # once per order
         Index("ix_coupon_red_packets_owner", "shop_id", "customer_id", "id"),
+        Index("ix_coupon_red_packets_source", "shop_id", "source", "source_id",
+              postgresql_where=text("source <> 'order'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     shop_id: Mapped[int] = mapped_column(nullable=False)
-    offer_id: Mapped[int] = mapped_column(nullable=False)
+    source: Mapped[str] = mapped_column(String(10), nullable=False, server_default="order")
+    source_id: Mapped[int | None] = mapped_column(nullable=True)
+    title: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    offer_id: Mapped[int | None] = mapped_column(nullable=True)
     code: Mapped[str] = mapped_column(String(16), nullable=False)
-    order_id: Mapped[int] = mapped_column(nullable=False)
-    order_no: Mapped[str] = mapped_column(String(32), nullable=False)
-    customer_id: Mapped[int] = mapped_column(nullable=False)  # the buyer it was granted to
+    order_id: Mapped[int | None] = mapped_column(nullable=True)
+    order_no: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    customer_id: Mapped[int | None] = mapped_column(nullable=True)  # the buyer it was granted to
     total_fen: Mapped[int] = mapped_column(nullable=False)
     parts: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     min_part_fen: Mapped[int] = mapped_column(nullable=False)

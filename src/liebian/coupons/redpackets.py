@@ -13,12 +13,18 @@ parts are split right then by the double-mean method, so a claim only takes the 
 
 Sharing is never rewarded: the packet is granted for the purchase; anyone with the link can claim a part.
 Unclaimed parts expire with the packet (computed from ``expires_at``, nothing to sweep).
+
+Packets not tied to an order (a shop's festival packet sent to a community) are granted by :func:`grant`
+with their ``source``; only customers that source's audience check admits may claim them (a module above
+registers the check with :func:`register_audience`; without one, nobody may).
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +44,7 @@ from liebian.coupons.schemas import (
 from liebian.customers import service as customers
 from liebian.events import OrderPaid, OrderRefunded
 from liebian.kit.clock import clock
-from liebian.kit.errors import Conflict, Invalid, NotFound, TooManyRequests
+from liebian.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from liebian.kit.ids import token
 from liebian.kit.money import yuan
 
@@ -47,7 +53,19 @@ OFFER_COLUMNS = ("id, name, total_fen, parts, min_part_fen, min_order_fen, claim
                  "coupon_threshold_fen, daily_claims_per_customer, daily_claims_per_device, enabled, created_at, "
                  "updated_at")
 PACKET_COLUMNS = ("id, shop_id, code, order_no, customer_id, total_fen, parts, coupon_valid_days, "
-                  "coupon_threshold_fen, daily_claims_per_customer, daily_claims_per_device, created_at, expires_at")
+                  "coupon_threshold_fen, daily_claims_per_customer, daily_claims_per_device, created_at, expires_at, "
+                  "source, source_id, title")
+ORDER = "order"
+# (session, shop id, source id, customer id) → may this customer claim a part of this source's packet?
+Audience = Callable[[AsyncSession, int, int, int], Awaitable[bool]]
+_audiences: dict[str, Audience] = {}
+_COUPON_NAMES = {ORDER: "分享红包", "community": "社群红包"}
+
+
+def register_audience(source: str, check: Audience) -> None:
+    """Who may claim packets of ``source``. The check runs in the claim's transaction, before the part is taken;
+    it may lock what it reads (e.g. the membership row ``FOR SHARE``) so that the answer holds until commit."""
+    _audiences[source] = check
 
 
 def packet_not_found() -> NotFound:
@@ -130,6 +148,59 @@ async def on_order_refunded(session: AsyncSession, event: OrderRefunded) -> None
         await session.execute(text("UPDATE coupon_red_packets SET expires_at = :now WHERE shop_id = :s "
                                    "AND order_id = :o AND expires_at > :now"),
                               {"now": clock.now(), "s": event.shop_id, "o": event.order_id})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A packet not tied to an order: the shop pays for it, ``source``'s audience claims it."""
+
+    source: str
+    source_id: int
+    title: str | None
+    total_fen: int
+    parts: int
+    min_part_fen: int
+    claim_hours: int
+    coupon_valid_days: int
+    coupon_threshold_fen: int = 0
+    daily_claims_per_customer: int = 20
+    daily_claims_per_device: int = 20
+
+
+async def grant(session: AsyncSession, shop_id: int, g: Grant) -> RedPacketOut:
+    """Split and store a packet for ``g.source`` (never ``order``: those come from paid orders only)."""
+    if g.source == ORDER or g.source not in _COUPON_NAMES:
+        raise ValueError(f"unknown red-packet source {g.source!r}")
+    problems = rules.split_problems(g.total_fen, g.parts, g.min_part_fen)
+    if problems:
+        raise Invalid(*problems[0])
+    amounts = rules.split_double_mean(g.total_fen, g.parts, g.min_part_fen, random.Random(secrets.randbits(64)))
+    now = clock.now()
+    row = (await session.execute(text(
+        "WITH p AS (INSERT INTO coupon_red_packets (shop_id, source, source_id, title, code, total_fen, parts, "
+        "min_part_fen, coupon_valid_days, coupon_threshold_fen, daily_claims_per_customer, daily_claims_per_device, "
+        "created_at, expires_at) VALUES (:s, :source, :source_id, :title, :code, :total, :parts, :min_part, :days, "
+        f":threshold, :per_customer, :per_device, :now, :expires) RETURNING {PACKET_COLUMNS}), "
+        "split AS (INSERT INTO coupon_red_packet_parts (packet_id, part_no, shop_id, amount_fen) "
+        "SELECT p.id, x.n, :s, x.a FROM p, unnest(CAST(:nos AS smallint[]), CAST(:amounts AS bigint[])) AS x(n, a)) "
+        "SELECT * FROM p"),
+        {"s": shop_id, "source": g.source, "source_id": g.source_id, "title": g.title, "code": token(CODE_LENGTH),
+         "total": g.total_fen, "parts": g.parts, "min_part": g.min_part_fen, "days": g.coupon_valid_days,
+         "threshold": g.coupon_threshold_fen, "per_customer": g.daily_claims_per_customer,
+         "per_device": g.daily_claims_per_device, "now": now, "expires": now + timedelta(hours=g.claim_hours),
+         "nos": list(range(1, len(amounts) + 1)), "amounts": amounts})).one()
+    return await _page(session, row, None, now)
+
+
+async def by_source(session: AsyncSession, shop_id: int, source: str, source_id: int, *, limit: int,
+                    offset: int) -> list[RedPacketOut]:
+    """The packets sent to one source (a community's packets, newest first)."""
+    now = clock.now()
+    rows = (await session.execute(text(
+        f"SELECT {PACKET_COLUMNS} FROM coupon_red_packets WHERE shop_id = :s AND source = :source "
+        "AND source_id = :sid ORDER BY id DESC LIMIT :limit OFFSET :offset"),
+        {"s": shop_id, "source": source, "sid": source_id, "limit": limit, "offset": offset})).all()
+    return [await _page(session, r, None, now) for r in rows]
 
 
 async def exists(session: AsyncSession, shop_id: int, packet_id: int) -> bool:
@@ -220,6 +291,15 @@ async def _take_part(session: AsyncSession, packet_id: int, customer_id: int, de
     return part
 
 
+async def _admitted(session: AsyncSession, p: Any, customer_id: int) -> None:
+    if p.source == ORDER:
+        return  # a buyer's packet is for anyone the link reaches
+    check = _audiences.get(p.source)
+    if check is None or not await check(session, p.shop_id, p.source_id, customer_id):
+        raise Forbidden("red_packet_members_only", "Only members of the community it was sent to can claim this "
+                        "red packet.")
+
+
 def already_claimed() -> Conflict:
     return Conflict("red_packet_already_claimed", "You have already claimed a part of this red packet.")
 
@@ -244,6 +324,7 @@ async def claim(session: AsyncSession, shop_id: int, customer_id: int, code: str
         raise Conflict("red_packet_exhausted", "Every part of this red packet has been claimed.")
     if seen.device:
         raise device_claimed()
+    await _admitted(session, p, customer_id)
     if not await _count_today(session, shop_id, f"c:{customer_id}", p.daily_claims_per_customer, now):
         raise TooManyRequests("red_packet_daily_limit", f"At most {p.daily_claims_per_customer} red-packet claims "
                               "a day; come back tomorrow.")
@@ -254,7 +335,7 @@ async def claim(session: AsyncSession, shop_id: int, customer_id: int, code: str
     if part is None:
         raise Conflict("red_packet_exhausted", "Every part of this red packet has been claimed.")
     coupon = await wallet.insert(session, wallet.NewCoupon(
-        shop_id=shop_id, customer_id=customer_id, name=f"分享红包 ¥{yuan(part.amount_fen)}",
+        shop_id=shop_id, customer_id=customer_id, name=f"{_COUPON_NAMES[p.source]} ¥{yuan(part.amount_fen)}",
         terms=rules.Terms(kind="fixed", amount_fen=part.amount_fen, threshold_fen=p.coupon_threshold_fen),
         scope_type="shop", scope_ids=[], stackable=False, valid_from=now,
         valid_to=now + timedelta(days=p.coupon_valid_days), red_packet_id=p.id, part_no=part.part_no), now)

@@ -40,6 +40,8 @@ from liebian.orders.rules import shipping_fee
 from liebian.orders.schemas import PlaceOrderIn
 from liebian.payments import service as payments
 from liebian.shops.service import ShopRef
+from liebian.stores import pickup as store_pickup
+from liebian.stores import service as stores
 
 
 @dataclass(frozen=True)
@@ -147,9 +149,33 @@ def _promotion_record(kind: str | None, params: dict[str, Any], quote: Quote,
     return record
 
 
+@dataclass(frozen=True)
+class _Fulfilment:
+    address: dict[str, Any]  # delivery: the shipping address; pickup: who collects it (name, phone)
+    store_id: int | None
+
+
+async def _fulfilment(session: AsyncSession, shop_id: int, body: PlaceOrderIn) -> _Fulfilment:
+    """Delivery needs an address; pickup names an open store of this shop that offers pickup, and a contact."""
+    if body.fulfilment == "delivery":
+        if body.address is None:
+            raise Invalid("address_required", "A delivery order needs a shipping address.")
+        if body.store_id is not None:
+            raise Invalid("store_not_for_delivery", "store_id is for pickup orders (fulfilment \"pickup\").")
+        return _Fulfilment(body.address.model_dump(), None)
+    if body.store_id is None:
+        raise Invalid("store_required", "A pickup order names the store it is collected at.")
+    contact = body.contact or body.address
+    if contact is None:
+        raise Invalid("contact_required", "A pickup order needs a contact name and phone.")
+    await stores.store_for_pickup(session, shop_id, body.store_id)
+    return _Fulfilment({"name": contact.name, "phone": contact.phone}, body.store_id)
+
+
 async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn) -> dict[str, Any]:
     now = clock.now()
     merged = _merge_lines(body, shop)
+    fulfilment = await _fulfilment(session, shop.id, body)
     skus = await catalog.skus_for_sale(session, shop.id, list(merged))
     _check_skus(merged, skus)
     if body.payment_method == "cod" and not shop.settings.cod_enabled:
@@ -172,8 +198,8 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         line_rows.append((line, skus[line.sku_id], price.unit_price_fen, total, discount))
     goods_fen = sum(r[3] for r in line_rows)
     discount_fen = sum(r[4] for r in line_rows)
-    ship_fen = shipping_fee(goods_fen - discount_fen, shop.settings.shipping_fee_fen,
-                            shop.settings.free_shipping_threshold_fen)
+    ship_fen = 0 if fulfilment.store_id is not None else shipping_fee(
+        goods_fen - discount_fen, shop.settings.shipping_fee_fen, shop.settings.free_shipping_threshold_fen)
     payable_fen = goods_fen - discount_fen + ship_fen
     if payable_fen > MAX_FEN:
         raise Invalid("order_too_large", "This order is larger than one payment can be.")
@@ -182,20 +208,24 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         await _take_stock(session, shop, merged, skus)
 
     promotion_record = _promotion_record(kind, promotion_params, quote, coupon)
+    pickup_day, pickup_no = (None, None) if fulfilment.store_id is None else (
+        await store_pickup.next_pickup_no(session, shop.id, fulfilment.store_id, now))
     order_no = order_number(now)
     deadline = now + timedelta(minutes=shop.settings.auto_cancel_minutes) if body.payment_method == "wechat" else None
     order_id = (await session.execute(
         text("INSERT INTO orders (shop_id, order_no, customer_id, status, payment_method, total_fen, discount_fen, "
              "shipping_fen, payable_fen, address, promotion, share_code, note, out_trade_no, created_at, "
-             "payment_deadline, fulfilment_hold) VALUES (:shop, :no, :customer, 'pending_payment', :method, :total, "
-             ":discount, :ship, :payable, CAST(:address AS jsonb), CAST(:promotion AS jsonb), :share, :note, :otn, "
-             ":now, :deadline, :hold) RETURNING id"),
+             "payment_deadline, fulfilment_hold, fulfilment, store_id, pickup_day, pickup_no) VALUES (:shop, :no, "
+             ":customer, 'pending_payment', :method, :total, :discount, :ship, :payable, CAST(:address AS jsonb), "
+             "CAST(:promotion AS jsonb), :share, :note, :otn, :now, :deadline, :hold, :fulfilment, :store, "
+             ":pickup_day, :pickup_no) RETURNING id"),
         {"shop": shop.id, "no": order_no, "customer": customer_id, "method": body.payment_method,
          "total": goods_fen, "discount": discount_fen, "ship": ship_fen, "payable": payable_fen,
-         "address": body.address.model_dump_json(), "promotion": json.dumps(promotion_record),
+         "address": json.dumps(fulfilment.address, ensure_ascii=False), "promotion": json.dumps(promotion_record),
          "share": body.share_code, "note": body.note,
          "otn": payments.out_trade_no_for(order_no) if payable_fen > 0 else None,
-         "now": now, "deadline": deadline, "hold": quote.fulfilment_hold},
+         "now": now, "deadline": deadline, "hold": quote.fulfilment_hold, "fulfilment": body.fulfilment,
+         "store": fulfilment.store_id, "pickup_day": pickup_day, "pickup_no": pickup_no},
     )).scalar_one()
     # Line discounts are exact per line; shipping is not spread over lines.
     await session.execute(
@@ -228,7 +258,8 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         "order_no": order_no, "status": payment.pop("order_status"), "total_fen": goods_fen,
         "discount_fen": discount_fen, "shipping_fen": ship_fen, "payable_fen": payable_fen,
         "payment_method": body.payment_method, "payment_deadline": deadline.isoformat() if deadline else None,
-        "promotion": promotion_record, "payment": payment,
+        "promotion": promotion_record, "payment": payment, "fulfilment": body.fulfilment,
+        "store_id": fulfilment.store_id, "pickup_no": pickup_no,
     }
 
 

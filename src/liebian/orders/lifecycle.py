@@ -29,8 +29,8 @@ SWEEP_BATCH = 100
 
 async def _order_status(session: AsyncSession, shop_id: int, order_id: int) -> Row[Any]:
     row = (await session.execute(
-        text("SELECT id, order_no, status, customer_id, payment_method, paid_at, promotion, fulfilment_hold "
-             "FROM orders WHERE id = :id AND shop_id = :s"), {"id": order_id, "s": shop_id})).first()
+        text("SELECT id, order_no, status, customer_id, payment_method, paid_at, promotion, fulfilment_hold, "
+             "fulfilment FROM orders WHERE id = :id AND shop_id = :s"), {"id": order_id, "s": shop_id})).first()
     if row is None:
         raise not_found("order")
     return row
@@ -89,17 +89,22 @@ async def cancel_or_explain(session: AsyncSession, shop_id: int, order_id: int, 
 
 
 async def ship(session: AsyncSession, shop_id: int, order_id: int, *, carrier: str, tracking_no: str,
-               auto_complete_days: int) -> None:
+               auto_complete_days: int, fulfilment: str = "delivery") -> None:
+    """Hand the goods over: to a carrier (``delivery``), or to the buyer at the store (``pickup``)."""
     now = clock.now()
     row = (await session.execute(
         text("UPDATE orders SET status = 'shipped', shipped_at = :now, carrier = :carrier, tracking_no = :t, "
              "auto_complete_at = :auto WHERE id = :id AND shop_id = :s AND fulfilment_hold IS NULL AND "
-             "(status = 'paid' OR (status = 'pending_payment' AND payment_method = 'cod')) "
+             "fulfilment = :f AND (status = 'paid' OR (status = 'pending_payment' AND payment_method = 'cod')) "
              "RETURNING order_no, customer_id"),
         {"now": now, "carrier": carrier, "t": tracking_no, "auto": now + timedelta(days=auto_complete_days),
-         "id": order_id, "s": shop_id})).first()
+         "id": order_id, "s": shop_id, "f": fulfilment})).first()
     if row is None:
         order = await _order_status(session, shop_id, order_id)
+        if order.fulfilment != fulfilment:
+            raise Conflict("pickup_order_not_shipped" if order.fulfilment == "pickup" else "not_a_pickup_order",
+                           "A pickup order is handed over at its store (picked-up), not shipped."
+                           if order.fulfilment == "pickup" else "This order is delivered, not picked up.")
         if order.fulfilment_hold is not None and order.status == "paid":
             raise Conflict("order_on_hold", f"This order is held by its promotion ({order.fulfilment_hold}) and "
                            "cannot ship until the promotion releases it.", hold=order.fulfilment_hold)

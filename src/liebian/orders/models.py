@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liebian.kit.db import Base
@@ -22,6 +22,14 @@ class Order(Base):
         Index("ix_orders_shop_status", "shop_id", "status", "id"),
         Index("ix_orders_payment_due", "payment_deadline", postgresql_where=text("status = 'pending_payment'")),
         Index("ix_orders_complete_due", "auto_complete_at", postgresql_where=text("status = 'shipped'")),
+        # Pickup at a store (migration 0011, module stores): the store is named, and the queue number is unique
+        # per store and Beijing day.
+        CheckConstraint("fulfilment IN ('delivery', 'pickup') AND (fulfilment = 'pickup') = (store_id IS NOT NULL) "
+                        "AND (pickup_no IS NULL) = (pickup_day IS NULL) AND (pickup_no IS NULL OR store_id IS NOT "
+                        "NULL)", name="fulfilment"),
+        Index("uq_orders_pickup_no", "store_id", "pickup_day", "pickup_no", unique=True,
+              postgresql_where=text("pickup_no IS NOT NULL")),
+        Index("ix_orders_store", "store_id", "id", postgresql_where=text("store_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -54,6 +62,10 @@ class Order(Base):
     # A promotion's hold on fulfilment (a paid group order waits for its group): no shipping, no refund
     # request until it is lifted. Generic: orders only know that someone holds it, and why.
     fulfilment_hold: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    fulfilment: Mapped[str] = mapped_column(String(8), nullable=False, server_default="delivery")
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), nullable=True)
+    pickup_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    pickup_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class OrderLine(Base):

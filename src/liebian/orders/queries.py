@@ -16,7 +16,8 @@ from liebian.payments import service as payments
 _COLUMNS = (
     "id, order_no, status, payment_method, total_fen, discount_fen, shipping_fen, payable_fen, refunded_fen, "
     "address, promotion, share_code, note, created_at, payment_deadline, paid_at, shipped_at, carrier, "
-    "tracking_no, auto_complete_at, completed_at, cancelled_at, cancel_reason, fulfilment_hold, customer_id"
+    "tracking_no, auto_complete_at, completed_at, cancelled_at, cancel_reason, fulfilment_hold, customer_id, "
+    "fulfilment, store_id, pickup_no"
 )
 
 

@@ -36,6 +36,21 @@ class AddressIn(BaseModel):
         return value.strip()
 
 
+class ContactIn(BaseModel):
+    """Who collects a pickup order (no shipping address needed)."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(pattern=r"^(\+?86)?1\d{10}$|^0\d{2,3}-?\d{7,8}$")
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
 class PromotionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(min_length=1, max_length=32)
@@ -47,7 +62,11 @@ class PromotionIn(BaseModel):
 class PlaceOrderIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     lines: list[LineIn] = Field(min_length=1, max_length=200)
-    address: AddressIn
+    address: AddressIn | None = Field(default=None, description="required for delivery")
+    fulfilment: Literal["delivery", "pickup"] = "delivery"
+    store_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="the pickup store (pickup only)")
+    contact: ContactIn | None = Field(default=None, description="pickup: who collects it (else the address's "
+                                      "name and phone)")
     payment_method: Literal["wechat", "cod"] = "wechat"
     coupon_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     share_code: str | None = Field(default=None, min_length=1, max_length=64)
@@ -103,6 +122,9 @@ class OrderOut(BaseModel):
     cancelled_at: datetime | None
     cancel_reason: str | None
     fulfilment_hold: str | None = None  # why a paid order waits before it can ship (its group is not full yet)
+    fulfilment: Literal["delivery", "pickup"] = "delivery"
+    store_id: int | None = None  # pickup: the store it is collected at
+    pickup_no: int | None = None  # pickup: the queue number of that store on the order's Beijing day
     payment: PaymentOut | None = None
     customer_id: int | None = None
 

@@ -40,8 +40,11 @@ from liebian.payments.providers import CashOnDeliveryProvider, registry
 from liebian.payouts import service as payouts
 from liebian.settings import Settings
 from liebian.wiring import bargain as bargain_wiring
+from liebian.wiring import campaigns as campaigns_wiring
+from liebian.wiring import community as community_wiring
 from liebian.wiring import coupons as coupons_wiring
 from liebian.wiring import flashsale as flashsale_wiring
+from liebian.wiring import stores as stores_wiring
 
 
 def install(settings: Settings) -> None:
@@ -73,6 +76,9 @@ def install(settings: Settings) -> None:
     coupons_wiring.install()
     bargain_wiring.install()
     flashsale_wiring.install()
+    stores_wiring.install()
+    campaigns_wiring.install()
+    community_wiring.install()
 
 
 async def _product_exists(session: AsyncSession, shop_id: int, product_id: int) -> bool:

@@ -1,0 +1,1 @@
+"""Content and community: posts linking products, likes, comments, moderation, communities."""

@@ -1,0 +1,1 @@
+"""Physical stores: coordinates, nearby search (LBS), pickup, table codes and queue numbers."""
