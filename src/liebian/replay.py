@@ -33,6 +33,7 @@ from liebian.app import create_app
 from liebian.catalog import service as catalog
 from liebian.catalog.schemas import ProductIn, SkuIn
 from liebian.customers import service as customers
+from liebian.customers.addresses import AddressIn
 from liebian.groupbuy import campaigns
 from liebian.groupbuy.schemas import CampaignIn
 from liebian.kit import jobs
@@ -40,7 +41,7 @@ from liebian.kit.clock import clock
 from liebian.kit.db import Database
 from liebian.kit.errors import Unauthorized
 from liebian.orders import checkout
-from liebian.orders.schemas import AddressIn, LineIn, PlaceOrderIn, PromotionIn
+from liebian.orders.schemas import LineIn, PlaceOrderIn, PromotionIn
 from liebian.payments import service as payments
 from liebian.payments.providers import (
     Capability,

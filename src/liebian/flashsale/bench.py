@@ -30,8 +30,9 @@ from sqlalchemy import text
 
 from liebian.catalog import service as catalog
 from liebian.catalog.schemas import ProductIn, SkuIn
+from liebian.customers.addresses import AddressIn
 from liebian.flashsale import campaigns, queries, queue, redis_stock
-from liebian.flashsale.schemas import AddressIn, CampaignIn, EntryIn
+from liebian.flashsale.schemas import CampaignIn, EntryIn
 from liebian.flashsale.stock import TAKE
 from liebian.kit import redis as kit_redis
 from liebian.kit.clock import clock

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from liebian.customers.addresses import AddressIn
 from liebian.flashsale.rules import MAX_LIMIT, MAX_STOCK, SlotState
 from liebian.kit.money import MAX_FEN
 from liebian.kit.web import MAX_ID
@@ -73,27 +74,6 @@ class ConsoleCampaignPage(BaseModel):
     total: int
     limit: int
     offset: int
-
-
-class AddressIn(BaseModel):
-    """What ``wx.chooseAddress`` gives (the same rules as ``POST orders``: a queued entry must not fail later
-    on an address its order would refuse)."""
-
-    model_config = ConfigDict(extra="ignore")
-    name: str = Field(min_length=1, max_length=50)
-    phone: str = Field(pattern=r"^(\+?86)?1\d{10}$|^0\d{2,3}-?\d{7,8}$")
-    province: str = Field(min_length=1, max_length=30)
-    city: str = Field(min_length=1, max_length=30)
-    district: str = Field(min_length=1, max_length=30)
-    detail: str = Field(min_length=1, max_length=200)
-    postal_code: str | None = Field(default=None, max_length=10)
-
-    @field_validator("name", "province", "city", "district", "detail")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
 
 
 class EntryIn(BaseModel):

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from liebian.customers.addresses import AddressIn
 from liebian.kit.money import MAX_FEN
 from liebian.kit.web import MAX_ID
 
@@ -14,26 +15,6 @@ class LineIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     sku_id: int = Field(ge=1, le=MAX_ID)
     quantity: int = Field(ge=1, le=9999)
-
-
-class AddressIn(BaseModel):
-    """What ``wx.chooseAddress`` gives."""
-
-    model_config = ConfigDict(extra="ignore")
-    name: str = Field(min_length=1, max_length=50)
-    phone: str = Field(pattern=r"^(\+?86)?1\d{10}$|^0\d{2,3}-?\d{7,8}$")
-    province: str = Field(min_length=1, max_length=30)
-    city: str = Field(min_length=1, max_length=30)
-    district: str = Field(min_length=1, max_length=30)
-    detail: str = Field(min_length=1, max_length=200)
-    postal_code: str | None = Field(default=None, max_length=10)
-
-    @field_validator("name", "province", "city", "district", "detail")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
 
 
 class ContactIn(BaseModel):

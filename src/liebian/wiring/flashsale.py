@@ -7,13 +7,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.customers.addresses import AddressIn
 from liebian.events import OrderCancelled
 from liebian.flashsale import campaigns, ports, queue, stock
 from liebian.kit import jobs, outbox
 from liebian.kit.events import bus
 from liebian.orders import checkout
 from liebian.orders.pricing import LinePrice, PlacedOrder, PricingContext, Quote, register_price_source
-from liebian.orders.schemas import AddressIn, LineIn, PlaceOrderIn, PromotionIn
+from liebian.orders.schemas import LineIn, PlaceOrderIn, PromotionIn
 from liebian.shops.service import ShopRef
 
 
