@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liebian.kit.errors import ServiceUnavailable
+from liebian.kit.ports import Port
 from liebian.shops.service import ShopRef
 
 
@@ -35,17 +35,4 @@ class OrdersPort(Protocol):
         ...
 
 
-class _Holder:
-    def __init__(self) -> None:
-        self._port: OrdersPort | None = None
-
-    def install(self, port: OrdersPort) -> None:
-        self._port = port
-
-    def get(self) -> OrdersPort:
-        if self._port is None:
-            raise ServiceUnavailable("orders_unavailable", "The flash sale is not wired to orders in this process.")
-        return self._port
-
-
-orders = _Holder()
+orders: Port[OrdersPort] = Port("orders_unavailable", "The flash sale is not wired to orders in this process.")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.integrations.wechat.miniprogram import MiniProgramClient
-from liebian.kit.errors import ServiceUnavailable
+from liebian.kit.ports import Port
 
 
 @dataclass(frozen=True)
@@ -45,27 +45,9 @@ class WeChatMiniProgram:
     mchid: str  # the merchant id that orders are paid to: the shipping upload names orders by it
 
 
-T = TypeVar("T")
-
-
-class Holder(Generic[T]):
-    """One installed value, or a 503 problem when the deployment has none."""
-
-    def __init__(self, what: str) -> None:
-        self._what = what
-        self._value: T | None = None
-
-    def install(self, value: T) -> None:
-        self._value = value
-
-    def get(self) -> T:
-        if self._value is None:
-            raise ServiceUnavailable("wechat_unavailable", f"{self._what} is not configured on this deployment.")
-        return self._value
-
-
-wechat: Holder[WeChatMiniProgram] = Holder("The WeChat mini-program")
-orders: Holder[OrderReader] = Holder("Order reading")
+wechat: Port[WeChatMiniProgram] = Port("wechat_unavailable",
+                                      "The WeChat mini-program is not configured on this deployment.")
+orders: Port[OrderReader] = Port("orders_unavailable", "Order reading is not configured on this deployment.")
 
 
 def install_wechat(client: MiniProgramClient | None, mchid: str | None) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liebian.kit.errors import ServiceUnavailable
+from liebian.kit.ports import Port
 
 
 class CodesPort(Protocol):
@@ -36,22 +36,5 @@ class OrdersPort(Protocol):
         ...
 
 
-P = TypeVar("P")
-
-
-class _Holder(Generic[P]):
-    def __init__(self, what: str) -> None:
-        self._what = what
-        self._port: P | None = None
-
-    def install(self, port: P) -> None:
-        self._port = port
-
-    def get(self) -> P:
-        if self._port is None:
-            raise ServiceUnavailable(f"{self._what}_unavailable", f"Stores are not wired to {self._what} here.")
-        return self._port
-
-
-codes: _Holder[CodesPort] = _Holder("fission")
-orders: _Holder[OrdersPort] = _Holder("orders")
+codes: Port[CodesPort] = Port("fission_unavailable", "Stores are not wired to fission here.")
+orders: Port[OrdersPort] = Port("orders_unavailable", "Stores are not wired to orders here.")
