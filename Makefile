@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-stamp
 # The machine's PostgreSQL, used as a second server for the test suite when it answers.
 SYSTEM_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test lint format clean bench bench-flashsale bench-nearby
+.PHONY: setup run test lint format clean bench bench-flashsale bench-nearby bench-analytics bench-imm
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ bench-flashsale: setup
 # Nearby stores among 1,000,000 (the earthdistance index against a sequential scan).
 bench-nearby: setup
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/nearby.py $(BENCH_ARGS)
+
+# Fission analytics over a synthetic 10M-event log (and a shop's log read from PostgreSQL).
+bench-analytics: setup
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/analytics.py $(BENCH_ARGS)
+
+# IMM on NetHEPT against the paper's figures (../shared/data), and on a 1M-node / 10M-arc graph.
+bench-imm: setup
+	$(BIN)/python bench/imm.py $(BENCH_ARGS)
 
 format: setup
 	$(BIN)/ruff format src tests

@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from liebian import __version__, gateways, wiring
+from liebian.analytics import api as analytics_api
+from liebian.analytics import seeding_api as analytics_seeding_api
 from liebian.bargain import api as bargain_api
 from liebian.campaigns import api as campaigns_api
 from liebian.catalog import api as catalog_api
@@ -182,7 +184,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                    distribution_api.console, coupons_api.router, coupons_api.console, bargain_api.router,
                    bargain_api.console, flashsale_api.router, flashsale_api.console, stores_api.router,
                    stores_api.console, campaigns_api.router, campaigns_api.console, community_api.router,
-                   community_api.console):
+                   community_api.console, analytics_api.console, analytics_seeding_api.console):
         app.include_router(router)
     app.hot_routes = fission_api.hot_routes
     app.state.wechat = gateways.install(settings, app)

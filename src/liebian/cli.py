@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from liebian import __version__
+from liebian.analytics import commands_im as analytics_im_commands
+from liebian.analytics import commands_report as analytics_report_commands
 from liebian.kit.checks import Violation
 from liebian.kit.embedded import EmbeddedPostgres
 from liebian.settings import ConfigurationError, Settings, get_settings
@@ -277,6 +279,10 @@ async def _check(url: str, settings: Settings) -> list[tuple[str, list[Violation
 
 bench = typer.Typer(help="Replays and benchmarks (the pgbench floors are in bench/).", no_args_is_help=True)
 app.add_typer(bench, name="bench")
+analytics = typer.Typer(help="Fission analytics and KOL seeding (influence maximization).", no_args_is_help=True)
+app.add_typer(analytics, name="analytics")
+analytics_report_commands.register(analytics, bench)
+analytics_im_commands.register(analytics)
 
 
 @bench.command("groupbuy-replay")

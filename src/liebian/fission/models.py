@@ -16,6 +16,7 @@ class Share(Base):
         CheckConstraint("depth >= 0", name="depth"),
         Index("ix_fission_shares_sharer", "shop_id", "sharer_id"),
         Index("ix_fission_shares_root", "root_id"),
+        Index("ix_fission_shares_created", "shop_id", "created_at"),  # analytics reads a shop's time range
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -41,6 +42,7 @@ class Visit(Base):
         Index("ix_fission_visits_share", "share_id", "created_at"),
         Index("ix_fission_visits_customer", "shop_id", "customer_id", "created_at"),
         Index("ix_fission_visits_device", "shop_id", "device_id", postgresql_where=text("customer_id IS NULL")),
+        Index("ix_fission_visits_created", "shop_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -20,6 +20,8 @@ class Order(Base):
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= payable_fen", name="refund_cap"),
         Index("ix_orders_customer", "shop_id", "customer_id", "id"),
         Index("ix_orders_shop_status", "shop_id", "status", "id"),
+        # Analytics and campaign reports read a shop's paid orders by time.
+        Index("ix_orders_paid", "shop_id", "paid_at", postgresql_where=text("paid_at IS NOT NULL")),
         Index("ix_orders_payment_due", "payment_deadline", postgresql_where=text("status = 'pending_payment'")),
         Index("ix_orders_complete_due", "auto_complete_at", postgresql_where=text("status = 'shipped'")),
         # Pickup at a store (migration 0011, module stores): the store is named, and the queue number is unique

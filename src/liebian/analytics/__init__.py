@@ -1,0 +1,2 @@
+"""Fission analytics (funnels, K-factor, cascades, virality, concentration, CAC) and KOL seeding by influence
+maximization (IMM)."""
