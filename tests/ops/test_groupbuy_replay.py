@@ -15,9 +15,9 @@ from liebian.kit.db import Database
 from liebian.payments.providers import registry
 from liebian.replay import LoggedGroup, read_log, replay, synthetic_log
 from liebian.settings import Settings
-from tests.conftest import ROOT
+from tests.shared_data import shared_file
 
-BEIBEI = ROOT.parent / "shared" / "data" / "beibei"
+BEIBEI = shared_file("beibei/succeeded_groups.tsv").parent
 LIEBIAN = str(Path(sys.executable).parent / "liebian")
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -17,15 +15,9 @@ from typer.testing import CliRunner
 from liebian.analytics.influence_graph import InfluenceGraph, read_graph
 from liebian.analytics.influence_imm import compare, imm, monte_carlo_spread
 from liebian.cli import app as cli
+from tests.shared_data import shared_file
 
-
-def _shared_data() -> Path:
-    candidates = [Path(os.environ["LIEBIAN_SHARED_DATA"])] if os.environ.get("LIEBIAN_SHARED_DATA") else []
-    candidates += [Path(__file__).parents[2].parent / "shared" / "data", Path("/work/shared/data")]
-    return next((c for c in candidates if (c / "nethept" / "graph_ic.inf").is_file()), candidates[0])
-
-
-NETHEPT = _shared_data() / "nethept" / "graph_ic.inf"
+NETHEPT = shared_file("nethept/graph_ic.inf")
 SHA1 = "208ea0469da7758998b8cb3fb50af594f797bf19"
 PAPER_K50 = 948.0  # IMM's expected spread at k = 50, ε = 0.5 (Figure 5a)
 pytestmark = pytest.mark.skipif(not NETHEPT.is_file(), reason=(
