@@ -47,6 +47,15 @@ class CustomerIdentified(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProductsSearched(Event):
+    """The first page of a product search by someone identified: a customer of the shop, or a device."""
+
+    query: str
+    customer_id: int | None
+    device_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrderPaid(Event):
     order_id: int
     order_no: str

@@ -2,23 +2,20 @@
 one ``search`` code, so an order placed after it is attributed to channel ``search`` under fission's
 attribution window, like any other entry point.
 
-Catalog sits below fission and cannot call it; it tells its listeners about searches (``catalog.api``),
-and the wiring makes :func:`on_search` one of them. Anonymous searches without a device id cost nothing.
+Catalog sits below fission and cannot call it; it publishes ``ProductsSearched``, and the wiring subscribes
+:func:`on_products_searched`. Anonymous searches without a device id cost nothing.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.events import ProductsSearched
 from liebian.fission import binding, shares
 from liebian.fission.rules import Channel, TargetType
-from liebian.kit.auth import Claims
 from liebian.kit.clock import clock
-from liebian.kit.errors import Unauthorized
-from liebian.kit.web import claims_from_header
-from liebian.shops.service import ShopRef, shop_customer
+from liebian.shops import service as shops
 
 SEARCH_CAMPAIGN = "search"
 
@@ -47,27 +44,13 @@ async def search_code(session: AsyncSession, shop_id: int) -> str:
     return share.code
 
 
-def _visitor(request: Request, shop: ShopRef) -> tuple[Claims | None, str | None]:
-    """Who searched: a valid customer token of this shop, else a well-formed device id. A bad token is not the
-    search's problem: the products are answered all the same, and nothing is recorded for it."""
-    device = request.headers.get("x-device-id")
-    device = device if device is not None and binding.is_device_id(device) else None
-    authorization = request.headers.get("authorization")
-    claims = None
-    if authorization is not None:
-        try:
-            found = claims_from_header(request, authorization, "customer")
-            claims = shop_customer(shop, found) if found is not None else None
-        except Unauthorized:
-            claims = None
-    return claims, device
-
-
-async def on_search(session: AsyncSession, shop: ShopRef, request: Request, q: str) -> None:
-    """A search of the first page: later pages of the same search are not new visits."""
-    claims, device = _visitor(request, shop)
-    if claims is None and device is None:
+async def on_products_searched(session: AsyncSession, event: ProductsSearched) -> None:
+    """A search of the first page (later pages of the same search are not new visits) becomes a visit through
+    the shop's search code. A malformed device id is ignored, as the visit endpoint would refuse it."""
+    device = event.device_id if event.device_id is not None and binding.is_device_id(event.device_id) else None
+    if event.customer_id is None and device is None:
         return
-    await binding.record_visit(session, shop_id=shop.id, settings=shop.settings, code=await search_code(session,
-                               shop.id), customer_id=claims.subject_id if claims else None, device_id=device,
-                               scene=None)
+    shop = await shops.shop_by_id(session, event.shop_id)  # remembered from the request: no statement
+    await binding.record_visit(session, shop_id=shop.id, settings=shop.settings,
+                               code=await search_code(session, shop.id), customer_id=event.customer_id,
+                               device_id=device, scene=None)

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service
 from liebian.catalog.schemas import (
@@ -18,21 +16,30 @@ from liebian.catalog.schemas import (
     SkuPatch,
     StockAdjustIn,
 )
-from liebian.kit.web import DbSession, IdPath, Limit, Offset
+from liebian.events import ProductsSearched
+from liebian.kit.errors import Unauthorized
+from liebian.kit.events import bus
+from liebian.kit.web import DbSession, IdPath, Limit, Offset, claims_from_header
 from liebian.shops.deps import ConsoleShop, CurrentShop
-from liebian.shops.service import ShopRef
+from liebian.shops.service import ShopRef, shop_customer
 
 router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["customer: catalog"])
 console = APIRouter(prefix="/api/v1/console", tags=["console: catalog"])
 SearchText = Annotated[str | None, Query(max_length=50)]
-SearchListener = Callable[[AsyncSession, ShopRef, Request, str], Awaitable[None]]
-_search_listeners: list[SearchListener] = []
 
 
-def on_search(listener: SearchListener) -> None:
-    """Wiring names who hears of customers' product searches (campaigns records them as channel ``search``)."""
-    if listener not in _search_listeners:
-        _search_listeners.append(listener)
+def _searcher(request: Request, shop: ShopRef) -> tuple[int | None, str | None]:
+    """Who searched: a valid customer token of this shop, and the device id sent. A bad token is not the
+    search's problem: the products are answered all the same, and the search is not told to anyone."""
+    customer_id = None
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        try:
+            claims = claims_from_header(request, authorization, "customer")
+            customer_id = shop_customer(shop, claims).subject_id if claims is not None else None
+        except Unauthorized:
+            customer_id = None
+    return customer_id, request.headers.get("x-device-id")
 
 
 @router.get("/products", response_model=ProductPage)
@@ -42,11 +49,13 @@ async def list_products(
 ) -> ProductPage:
     page = await service.list_products(session, shop.id, public=True, q=q, category_id=category_id,
                                        limit=limit, offset=offset)
-    # Only a search's first page by someone identified (token or X-Device-Id) is heard: browsing costs nothing.
-    if q and q.strip() and offset == 0 and _search_listeners and (
-            "authorization" in request.headers or "x-device-id" in request.headers):
-        for listener in _search_listeners:
-            await listener(session, shop, request, q)
+    # Only a search's first page by someone identified (token or X-Device-Id) is told (campaigns records it
+    # as a visit on channel ``search``): browsing, and anonymous searching, cost nothing.
+    if q and q.strip() and offset == 0:
+        customer_id, device_id = _searcher(request, shop)
+        if customer_id is not None or device_id is not None:
+            await bus.publish(session, ProductsSearched(shop_id=shop.id, query=q, customer_id=customer_id,
+                                                        device_id=device_id))
     return page
 
 

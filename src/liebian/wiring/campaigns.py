@@ -1,12 +1,13 @@
-"""Wiring of campaigns: product searches heard from the catalog (which sits below fission) become visits
+"""Wiring of campaigns: product searches published by the catalog (which sits below fission) become visits
 through the shop's ``search`` code."""
 
 from __future__ import annotations
 
 from liebian.campaigns import search
-from liebian.catalog import api as catalog_api
+from liebian.events import ProductsSearched
+from liebian.kit.events import bus
 
 
 def install() -> None:
-    """Called once per process by :func:`liebian.wiring.install` (registering twice is harmless)."""
-    catalog_api.on_search(search.on_search)
+    """Called once per process by :func:`liebian.wiring.install` (subscribing twice is harmless)."""
+    bus.subscribe(ProductsSearched, search.on_products_searched)
