@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed-stamp
 # The machine's PostgreSQL, used as a second server for the test suite when it answers.
 SYSTEM_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test lint format clean bench bench-flashsale bench-nearby bench-analytics bench-imm
+.PHONY: setup browser run test lint format clean bench bench-flashsale bench-nearby bench-analytics bench-imm
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,17 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The browser journeys drive Debian's Chromium (never a browser Playwright would download at run time).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the browser journeys"; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null); \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo -n apt-get install -y -q chromium >/dev/null; \
+	else echo "no /usr/bin/chromium and no way to install it: the browser journeys will be skipped"; fi
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 	@if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then \
 		echo "== again on the machine's PostgreSQL ($(SYSTEM_PG)) =="; \

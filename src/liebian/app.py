@@ -46,6 +46,9 @@ from liebian.sandbox import api as sandbox_api
 from liebian.settings import ConfigurationError, Settings, get_settings
 from liebian.shops import api as shops_api
 from liebian.stores import api as stores_api
+from liebian.web import pages as web_pages
+from liebian.web import session as web_session
+from liebian.web.static_files import static_app
 
 log = logging.getLogger("liebian")
 PROBLEM = "application/problem+json"
@@ -184,8 +187,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                    distribution_api.console, coupons_api.router, coupons_api.console, bargain_api.router,
                    bargain_api.console, flashsale_api.router, flashsale_api.console, stores_api.router,
                    stores_api.console, campaigns_api.router, campaigns_api.console, community_api.router,
-                   community_api.console, analytics_api.console, analytics_seeding_api.console):
+                   community_api.console, analytics_api.console, analytics_seeding_api.console,
+                   web_session.router, web_pages.storefront_router, web_pages.console_router):
         app.include_router(router)
+    app.mount("/static", static_app(), name="static")
     app.hot_routes = fission_api.hot_routes
     app.state.wechat = gateways.install(settings, app)
     app.state.identity = app.state.wechat.identity

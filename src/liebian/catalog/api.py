@@ -31,14 +31,11 @@ SearchText = Annotated[str | None, Query(max_length=50)]
 def _searcher(request: Request, shop: ShopRef) -> tuple[int | None, str | None]:
     """Who searched: a valid customer token of this shop, and the device id sent. A bad token is not the
     search's problem: the products are answered all the same, and the search is not told to anyone."""
-    customer_id = None
-    authorization = request.headers.get("authorization")
-    if authorization is not None:
-        try:
-            claims = claims_from_header(request, authorization, "customer")
-            customer_id = shop_customer(shop, claims).subject_id if claims is not None else None
-        except Unauthorized:
-            customer_id = None
+    try:
+        claims = claims_from_header(request, request.headers.get("authorization"), "customer")
+        customer_id = shop_customer(shop, claims).subject_id if claims is not None else None
+    except Unauthorized:
+        customer_id = None
     return customer_id, request.headers.get("x-device-id")
 
 

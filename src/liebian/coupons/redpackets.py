@@ -211,6 +211,13 @@ async def exists(session: AsyncSession, shop_id: int, packet_id: int) -> bool:
 
 # --- the packet page --------------------------------------------------------------------------------
 
+async def page_path(session: AsyncSession, shop_id: int, packet_id: int) -> str | None:
+    """The storefront page of a packet (``rp/<code>``): what a share of it opens."""
+    code = (await session.execute(text("SELECT code FROM coupon_red_packets WHERE id = :id AND shop_id = :s"),
+                                  {"id": packet_id, "s": shop_id})).scalar_one_or_none()
+    return None if code is None else f"rp/{code}"
+
+
 async def _packet(session: AsyncSession, shop_id: int, code: str) -> Any:
     if not (len(code) == CODE_LENGTH and code.isalnum()):
         raise packet_not_found()

@@ -1,50 +1,86 @@
-"""The H5 landing of a share, ``/s/{shop}/r/{code}``: record the visit, remember the device, show the target.
+"""The H5 landing of a share, ``/s/{shop}/r/{code}``: record the visit, remember the device, open the target.
 
 Anonymous visitors get a device cookie (``lb_did``); when they log in, the login carries it and their
-visits become the customer's (``CustomerIdentified``), binding them as if they had been logged in.
+visits become the customer's (``CustomerIdentified``), binding them as if they had been logged in. A visitor
+signed into the storefront (its session cookie) is bound right away. The answer is a redirect to the
+storefront page of what was shared, with ``?share=<code>`` so that the page's order and re-shares carry it.
 """
 
 from __future__ import annotations
 
-import html
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Cookie, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.fission import binding
-from liebian.fission.api import share_out
-from liebian.kit.web import DbSession
+from liebian.fission.rules import TargetType
+from liebian.fission.shares import ShareRow
+from liebian.kit.errors import Unauthorized
+from liebian.kit.web import DbSession, claims_from_header
 from liebian.shops.deps import CurrentShop
+from liebian.shops.service import ShopRef
 
 router = APIRouter(tags=["pages"])
 DEVICE_COOKIE = "lb_did"
 ONE_YEAR = 365 * 24 * 3600
 
-_PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font-family:-apple-system,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:0;background:#f6f6f6}}
-main{{max-width:480px;margin:0 auto;padding:32px 20px;text-align:center}}
-h1{{font-size:20px}} p{{color:#666}} img{{width:220px;height:220px}}
-a.button{{display:inline-block;margin-top:16px;padding:12px 28px;border-radius:24px;background:#e4393c;
-color:#fff;text-decoration:none}}</style></head>
-<body><main><h1>{title}</h1><p>{lead}</p>
-<img src="{qr}" alt="二维码 QR code"><p>微信扫码或长按识别，在小程序中打开<br><small>Scan in WeChat to open</small></p>
-<a class="button" href="/s/{shop}">进入店铺 Visit the shop</a></main></body></html>"""
+# The storefront page of a share target, relative to /s/{shop}/ ; modules whose pages are not keyed by the
+# target's id (a red packet's page is keyed by its code) register their own.
+PageOf = Callable[[AsyncSession, int, int], Awaitable[str | None]]
 
 
-@router.get("/s/{shop}/r/{code}", response_class=HTMLResponse)
+def _by_id(prefix: str) -> PageOf:
+    async def page(_: AsyncSession, __: int, target_id: int) -> str:
+        return f"{prefix}{target_id}"
+    return page
+
+
+async def _shop_home(_: AsyncSession, __: int, ___: int) -> str:
+    return ""
+
+
+_pages: dict[str, PageOf] = {
+    TargetType.PRODUCT: _by_id("p/"), TargetType.GROUP: _by_id("g/"), TargetType.BARGAIN: _by_id("b/"),
+    TargetType.POST: _by_id("posts/"), TargetType.SHOP: _shop_home,
+}
+
+
+def register_page(target_type: str, page: PageOf) -> None:
+    _pages[target_type] = page
+
+
+async def _target_path(session: AsyncSession, shop: ShopRef, share: ShareRow) -> str:
+    if share.target_type == TargetType.STORE:
+        query = {"store": str(share.target_id)}
+        if share.campaign and share.campaign.startswith("table:"):
+            query["table"] = share.campaign.removeprefix("table:")
+        return f"stores?{urlencode(query)}&share={share.code}"
+    page = _pages.get(share.target_type, _shop_home)
+    path = await page(session, shop.id, share.target_id) or ""
+    return f"{path}?share={share.code}"
+
+
+def _signed_in_customer(request: Request, shop: ShopRef) -> int | None:
+    try:
+        claims = claims_from_header(request, None, "customer")
+    except Unauthorized:
+        return None
+    return claims.subject_id if claims is not None and claims.shop_id == shop.id else None
+
+
+@router.get("/s/{shop}/r/{code}", response_class=RedirectResponse, status_code=303)
 async def landing(code: Annotated[str, Path(max_length=64)], request: Request, shop: CurrentShop,
-                  session: DbSession, lb_did: Annotated[str | None, Cookie()] = None) -> HTMLResponse:
+                  session: DbSession, lb_did: Annotated[str | None, Cookie()] = None) -> RedirectResponse:
     device = lb_did if lb_did and binding.is_device_id(lb_did) else secrets.token_urlsafe(16)
     result = await binding.record_visit(session, shop_id=shop.id, settings=shop.settings, code=code,
-                                        customer_id=None, device_id=device, scene=None)
-    links = share_out(request, shop, result.share)
-    page = _PAGE.format(title=html.escape(shop.name), lead=html.escape(f"有人把「{shop.name}」分享给你"),
-                        qr=html.escape(links.qr_svg_url), shop=html.escape(shop.slug))
-    response = HTMLResponse(page)
+                                        customer_id=_signed_in_customer(request, shop), device_id=device,
+                                        scene=None)
+    target = await _target_path(session, shop, result.share)
+    response = RedirectResponse(f"/s/{shop.slug}/{target}", status_code=303)
     response.set_cookie(DEVICE_COOKIE, device, max_age=ONE_YEAR, httponly=True, samesite="lax", path="/")
     return response

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -36,6 +38,14 @@ class TokenSigner:
         # share visit. Only valid signatures are kept (an exception is never cached); expiry and kind are
         # still checked on every call, against the clock.
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._signed_payload)
+
+    @property
+    def lifetime_seconds(self) -> int:
+        return int(self._lifetime.total_seconds())
+
+    def csrf_for(self, token: str) -> str:
+        """The anti-forgery value of a cookie session: derived from its token, so there is nothing to store."""
+        return hmac.new(self._secret.encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:40]
 
     def issue(self, claims: Claims) -> str:
         now = clock.now()

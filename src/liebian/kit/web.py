@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from liebian.kit.auth import Claims, Kind, TokenSigner
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
-from liebian.kit.errors import PayloadTooLarge, Unauthorized
+from liebian.kit.errors import Forbidden, PayloadTooLarge, Unauthorized
 from liebian.kit.idempotency import validate_key
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -117,21 +118,53 @@ def checked_param(value: str | None, where: str, name: str, *, max_length: int,
 
 def claims_from_header(request: Request, authorization: str | None, kind: Kind) -> Claims | None:
     """For hot paths that read the header themselves: no token is None, a token sent must be valid."""
-    return None if authorization is None else token_signer_of(request).verify(_bearer(authorization), kind)
+    token = session_token(request, authorization, kind)
+    return None if token is None else token_signer_of(request).verify(token, kind)
 
 
-async def customer_claims(signer: Signer, authorization: Annotated[str | None, Header()] = None) -> Claims:
-    return signer.verify(_bearer(authorization), "customer")
+# The storefront and console pages sign in with an HttpOnly cookie holding the same token (see liebian.web).
+# A cookie is sent by the browser on its own, so a request that changes something must also carry the
+# session's anti-forgery value in a header, which another site's page can neither read nor set.
+SESSION_COOKIES: dict[Kind, str] = {"customer": "lb_ct", "staff": "lb_st"}
+CSRF_COOKIES: dict[Kind, str] = {"customer": "lb_csrf_c", "staff": "lb_csrf_s"}
+CSRF_HEADER = "x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def staff_claims(signer: Signer, authorization: Annotated[str | None, Header()] = None) -> Claims:
-    return signer.verify(_bearer(authorization), "staff")
+def session_token(request: Request, authorization: str | None, kind: Kind) -> str | None:
+    """The bearer token if one is sent, else the page session's cookie (checked against forgery)."""
+    if authorization is not None:
+        return _bearer(authorization)
+    cookie = request.cookies.get(SESSION_COOKIES[kind])
+    if not cookie:
+        return None
+    if request.method not in _SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), token_signer_of(request).csrf_for(cookie).encode()):
+            raise Forbidden("csrf_failed", "This form's anti-forgery token is missing or stale; reload the page.")
+    return cookie
 
 
-async def optional_customer_claims(signer: Signer,
+def _claims(request: Request, authorization: str | None, kind: Kind) -> Claims:
+    token = session_token(request, authorization, kind)
+    if token is None:
+        raise Unauthorized("not_authenticated", "Send 'Authorization: Bearer <token>'.")
+    return token_signer_of(request).verify(token, kind)
+
+
+async def customer_claims(request: Request, authorization: Annotated[str | None, Header()] = None) -> Claims:
+    return _claims(request, authorization, "customer")
+
+
+async def staff_claims(request: Request, authorization: Annotated[str | None, Header()] = None) -> Claims:
+    return _claims(request, authorization, "staff")
+
+
+async def optional_customer_claims(request: Request,
                                    authorization: Annotated[str | None, Header()] = None) -> Claims | None:
     """Anonymous visitors are welcome; a token that is sent must still be valid."""
-    return None if authorization is None else signer.verify(_bearer(authorization), "customer")
+    token = session_token(request, authorization, "customer")
+    return None if token is None else token_signer_of(request).verify(token, "customer")
 
 
 CustomerClaims = Annotated[Claims, Depends(customer_claims)]

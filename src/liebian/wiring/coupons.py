@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.coupons import ports, redeem, redpackets
 from liebian.events import GroupFailed, OrderCancelled, OrderPaid, OrderRefunded
-from liebian.fission import shares
+from liebian.fission import landing, shares
 from liebian.fission.rules import TargetType
 from liebian.kit.events import bus
 from liebian.orders.pricing import COUPON, LinePrice, PlacedOrder, PricingContext, Quote, register_price_source
@@ -49,3 +49,4 @@ def install() -> None:
     bus.subscribe(OrderPaid, redpackets.on_order_paid)
     bus.subscribe(OrderRefunded, redpackets.on_order_refunded)
     shares.register_target(TargetType.RED_PACKET, redpackets.exists)
+    landing.register_page(TargetType.RED_PACKET, redpackets.page_path)
