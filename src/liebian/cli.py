@@ -84,7 +84,31 @@ async def _seed_demo(url: str, settings: Settings) -> None:
         await db.dispose()
     state = "created" if shop.created else "already there"
     console.print(f"demo shop [bold]{shop.slug}[/bold] {state}")
+    if shop.created:
+        await _play_demo(url, settings)
     console.print(f"console login: [bold]{shop.email}[/bold] / [bold]{shop.password}[/bold]")
+
+
+async def _play_demo(url: str, settings: Settings) -> None:
+    """The demo's first day of business, through the app's own API in this process (before it serves)."""
+    import httpx
+
+    from liebian import demo
+    from liebian.app import create_app
+    from liebian.kit.db import Database, make_engine
+
+    db = Database(make_engine(url, pool_size=4, max_overflow=0))
+    application = create_app(settings.model_copy(update={"database_url": url}), db=db)
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo.local", timeout=60) as client:
+            with console.status("Playing the demo shop's first day…") as status:
+                await demo.play(client, lambda what: status.update(f"Playing the demo shop's first day: {what}…"))
+        console.print("[dim]demo: campaigns, shares, visits, group buys, a bargain and orders are in[/dim]")
+    finally:
+        await application.state.wechat.aclose()
+        await application.state.remote_images.aclose()
+        await db.dispose()
 
 
 @app.command()
@@ -120,6 +144,8 @@ def serve(
         base = f"http://{host}:{port}"
         console.print(f"[bold green]Liebian {__version__}[/bold green] ({settings.mode.value}) on {base}")
         console.print(f"API docs: {base}/docs    OpenAPI: {base}/openapi.json")
+        console.print(f"Console: {base}/console    Storefront: {base}/s/<shop>"
+                      + (f" (demo: {base}/s/demo)" if with_demo and settings.sandbox else ""))
         _exit_cleanly_on_signals()
         os.environ["LIEBIAN_DATABASE_URL"] = url
         os.environ["LIEBIAN_SECRET_KEY"] = settings.resolved_secret_key()

@@ -70,11 +70,16 @@ def test_serve_on_embedded_postgres_survives_restart_and_stops_it(tmp_path: Path
                            json={"email": "owner@demo.liebian.local", "password": "liebian-demo"})
         assert login.status_code == 200
         assert httpx.get(f"{base}/openapi.json").status_code == 200
+        # The demo's first day was played through the API: paid orders, an open group, pages that render.
+        staff = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        assert httpx.get(f"{base}/api/v1/console/orders", headers=staff).json()["total"] >= 10
+        assert httpx.get(f"{base}/s/demo").status_code == 200
+        assert httpx.get(f"{base}/console/login").status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode == 0, output
-    assert "owner@demo.liebian.local" in output and f"{base}/docs" in output
+    assert "owner@demo.liebian.local" in output and f"{base}/docs" in output and f"{base}/console" in output
     assert not (home / "pgdata" / "postmaster.pid").exists(), output
 
     proc = _serve(home, port)  # data survives: the demo shop is found, not created again
