@@ -24,72 +24,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
 
 from liebian import replay as replay_module
+from liebian.benchmarks.recording import Recorder, Recording, separate_id_ranges
+from liebian.benchmarks.recording import script as recorded_script
 from liebian.kit.db import Database, make_engine
 from liebian.replay import LoggedGroup
 from liebian.settings import Mode, Settings
 
 console = Console(stderr=True)
-BEIBEI = harness.REPO.parent / "shared" / "data" / "beibei"
+BEIBEI = harness.shared_data("beibei") or harness.REPO.parent / "shared" / "data" / "beibei"
 FLOOR_ITEMS = 500  # items (one two-person campaign each) and customers the floor picks among
 FLOOR_CUSTOMERS = 1000
 WEIGHTS = {"failed": 11, "succeeded": 8}  # the log's 211,291 : 154,184 is 1.370; 11 : 8 is 1.375
 
 
 # --- recording one group's statements ----------------------------------------------------------------------
-
-@dataclass
-class Statement:
-    sql: str
-    params: tuple[Any, ...]
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-
-
-@dataclass
-class Recording:
-    events: list[Statement | str] = field(default_factory=list)  # a Statement, or BEGIN / COMMIT / ROLLBACK
-
-
-class Recorder:
-    """Every statement on the engine, with its rows (peeked in the driver's buffer, not consumed)."""
-
-    def __init__(self, db: Database) -> None:
-        self.current: Recording | None = None
-        engine = db.engine.sync_engine
-        event.listen(engine, "begin", lambda conn: self._add("BEGIN"))
-        event.listen(engine, "commit", lambda conn: self._add("COMMIT"))
-        event.listen(engine, "rollback", lambda conn: self._add("ROLLBACK"))
-        event.listen(engine, "after_cursor_execute", self._after)
-
-    def _add(self, item: Statement | str) -> None:
-        if self.current is not None:
-            self.current.events.append(item)
-
-    def _after(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        rows = [tuple(r) for r in getattr(cursor, "_rows", ())]
-        columns = [d[0] for d in cursor.description] if cursor.description else []
-        self._add(Statement(statement, tuple(parameters or ()), columns, rows))
-
 
 async def record(url: str) -> tuple[dict[str, Recording], dict[str, Any]]:
     """A shop set up for FLOOR_ITEMS two-person campaigns, then one succeeded and one failed group replayed
@@ -105,10 +70,10 @@ async def record(url: str) -> tuple[dict[str, Recording], dict[str, Any]]:
     try:
         with replay_module.registry.preserved():
             pay = replay_module._payer(app, db, "instant")
-            await _separate_id_ranges(db, 0)
+            await separate_id_ranges(db, 0)
             ctx = await replay_module._setup(db, log, pay)
             ids = await _contiguous_ids(db, ctx)
-            await _separate_id_ranges(db, 1)
+            await separate_id_ranges(db, 1)
             recorder = Recorder(db)
             for kind, group in (("succeeded", LoggedGroup(0, 0, (1,), True)), ("failed", LoggedGroup(2, 1, (), False))):
                 recorder.current = recordings[kind] = Recording()
@@ -118,19 +83,6 @@ async def record(url: str) -> tuple[dict[str, Recording], dict[str, Any]]:
         await app.state.wechat.aclose()
         await db.dispose()
     return recordings, ids
-
-
-async def _separate_id_ranges(db: Database, phase: int) -> None:
-    """Each table's new ids in a range of its own (per phase: the floor's shop, then the recorded groups): in
-    the recording a value then says which row it is, and the script uses pgbench's variable wherever the
-    engine used that row's id."""
-    async with db.unit_of_work() as session:
-        sequences = (await session.execute(text(
-            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' AND max_value > 10000000000 "
-            "ORDER BY sequencename"))).scalars().all()
-        for i, name in enumerate(sequences, 1):
-            await session.execute(text("SELECT setval(CAST(:s AS regclass), greatest(last_value, :v)) FROM "
-                                       f'"{name}"'), {"s": name, "v": (2 * i + phase) * 10_000_000})
 
 
 async def _contiguous_ids(db: Database, ctx: Any) -> dict[str, Any]:
@@ -154,93 +106,6 @@ async def _contiguous_ids(db: Database, ctx: Any) -> dict[str, Any]:
 
 # --- turning a recording into a pgbench script -------------------------------------------------------------
 
-_PARAM = re.compile(r"\$(\d+)")
-UNIQUE = "md5(random()::text || clock_timestamp()::text)"  # what pgbench makes where Python made a new value
-
-
-class ScriptWriter:
-    """Parameters become literals, or pgbench variables where the engine would make a new value each time."""
-
-    def __init__(self, statics: dict[int, str]) -> None:
-        self.ints: dict[int, str] = dict(statics)  # value → pgbench expression
-        self.tokens: dict[str, str] = {}  # generated strings (order numbers, event ids) → variable
-        self.lines: list[str] = []
-        self.n = 0
-
-    def render(self, value: Any) -> str:
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return self.ints.get(value, str(value))
-        if isinstance(value, dt.datetime):
-            return _literal(value.isoformat())
-        if isinstance(value, list):
-            cast = "bigint" if all(isinstance(v, int) for v in value) else "text"
-            return "ARRAY[" + ", ".join(f"CAST({self.render(v)} AS {cast})" for v in value) + "]"
-        if isinstance(value, str):
-            return self._string(value)
-        raise TypeError(f"cannot render {type(value).__name__} for pgbench")
-
-    def _string(self, value: str) -> str:
-        pieces: list[str] = [value]
-        replacements = [(re.escape(tok), var) for tok, var in self.tokens.items()]
-        replacements += [(rf"(?<!\d){v}(?!\d)", var) for v, var in self.ints.items() if v >= 1000]
-        for pattern, var in replacements:
-            out: list[str] = []
-            for piece in pieces:
-                if piece.startswith(":") or piece.startswith("CAST("):
-                    out.append(piece)
-                    continue
-                parts = re.split(f"({pattern})", piece)
-                for part in parts:
-                    if re.fullmatch(pattern, part or "\0"):
-                        out.append(var)
-                    elif part:
-                        out.append(part)
-            pieces = out
-        if pieces == [value]:
-            return _literal(value)
-        rendered = [p if p.startswith((":", "CAST(")) else _literal(p) for p in pieces]
-        return "(" + " || ".join(f"CAST({r} AS text)" if r.startswith(":") else r for r in rendered) + ")"
-
-    def statement(self, st: Statement) -> None:
-        if "kit_clock" in st.sql or ("SKIP LOCKED" in st.sql and not st.rows):
-            return  # the clock, and polls that found nothing (spread over every group of a wave)
-        self.n += 1
-        if st.sql.startswith("INSERT INTO orders "):
-            self._generated(st.params[1], f"ono{self.n}", f"substr({UNIQUE}, 1, 20)")
-        if st.sql.startswith("INSERT INTO payment_events "):
-            self._generated(st.params[1], f"ev{self.n}", UNIQUE)
-        sql = _PARAM.sub(lambda m: self.render(st.params[int(m.group(1)) - 1]), st.sql)
-        if "SKIP LOCKED" in st.sql:  # a sweep that found this group's row: this group's row only
-            own = self.ints[st.rows[0][st.columns.index("id")]]
-            sql = sql.replace(" ORDER BY ", f" AND id = CAST({own} AS bigint) ORDER BY ", 1)
-        ending = ";"
-        if len(st.rows) == 1:
-            found = [(c, v) for c, v in zip(st.columns, st.rows[0], strict=True)
-                     if (c in ("id", "gid") or c.endswith("_id")) and c != "shop_id" and isinstance(v, int)
-                     and v not in self.ints]
-            if found:  # ids the database made: later statements use what pgbench got back
-                for column, value in found:
-                    self.ints[value] = f":r{self.n}_{column}"
-                ending = f" \\gset r{self.n}_"
-        self.lines.append(" ".join(sql.split()) + ending)
-
-    def _generated(self, captured: str, var: str, expression: str) -> None:
-        self.lines.append(f"SELECT {expression} AS {var} \\gset")
-        self.tokens[captured] = f":{var}"
-
-
-def _literal(value: str) -> str:
-    """A string constant pgbench leaves alone: it reads ``:name`` as a variable even inside quotes."""
-    if ":" not in value and "\\" not in value:
-        return "'" + value.replace("'", "''") + "'"
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace(":", "\\x3a")
-    return "E'" + escaped + "'"
-
-
 def script(recording: Recording, ids: dict[str, Any], kind: str) -> str:
     """One group's statements as a pgbench script, for a random item and random customers each run."""
     lo, hi = ids["customers"]
@@ -254,23 +119,7 @@ def script(recording: Recording, ids: dict[str, Any], kind: str) -> str:
     if len(people) > 1:
         statics[people[1]] = ":buyer2"
         head.append("\\set buyer2 :buyer1 + 1")
-    writer = ScriptWriter(statics)
-    for item_event in recording.events:
-        if isinstance(item_event, str):
-            writer.lines.append(f"{item_event};")
-        else:
-            writer.statement(item_event)
-    return "\n".join(head + _drop_empty_transactions(writer.lines)) + "\n"
-
-
-def _drop_empty_transactions(lines: list[str]) -> list[str]:
-    out: list[str] = []
-    for line in lines:
-        if line in ("COMMIT;", "ROLLBACK;") and out and out[-1] == "BEGIN;":
-            out.pop()
-            continue
-        out.append(line)
-    return out
+    return recorded_script(recording, head, statics)
 
 
 # --- the run ----------------------------------------------------------------------------------------------
@@ -357,6 +206,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="replay workers for the due jobs")
     p.add_argument("--seconds", type=int, default=30, help="pgbench's measured window")
     p.add_argument("--keep", action="store_true", help="keep the scratch database")
+    p.add_argument("--out", type=Path, help="also write the result JSON here (liebian bench groupbuy-replay reads it)")
     return p.parse_args()
 
 
@@ -388,6 +238,8 @@ async def main() -> int:
     table.add_row("ratio (target ≥ 0.3)", f"{ratio:.3f}" if ratio is not None else "-")
     Console().print(table)
     path = harness.write_result("groupbuy", result)
+    if args.out:
+        args.out.write_text(json.dumps(result, ensure_ascii=False, default=str))
     console.print(f"result written to {path.relative_to(harness.REPO)}")
     print(json.dumps({k: result[k] for k in ("ratio",)} | {"replay_groups_per_s": replayed["groups_per_s"],
                                                          "floor_groups_per_s": pg.tps}))

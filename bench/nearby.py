@@ -153,6 +153,8 @@ async def main() -> int:
     parser.add_argument("--radius", type=float, default=5000.0, help="metres")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--repeat", type=int, default=1, help="time the queries this many times (one load)")
+    parser.add_argument("--out", type=Path, help="also write the result JSON here (liebian bench nearby reads it)")
     args = parser.parse_args()
     admin = os.environ.get("BENCH_DATABASE_URL", harness.DEFAULT_ADMIN_URL)
     rng = random.Random(args.seed)
@@ -162,11 +164,14 @@ async def main() -> int:
         await asyncio.to_thread(upgrade, url, STORES_REVISION)
         with Progress(*columns, console=console) as progress:
             loaded = await load(url, args.stores, args.shops, progress, rng)
-            points = [_point(rng) for _ in range(args.queries)]
-            indexed = await time_queries(url, points, radius=args.radius, shop=1, seq=False, progress=progress,
-                                         label="indexed")
-            seq = await time_queries(url, points[:args.seq_queries], radius=args.radius, shop=1, seq=True,
-                                     progress=progress, label="sequential scan")
+            reps = []
+            for rep in range(args.repeat):  # fresh points each time, the same load
+                points = [_point(rng) for _ in range(args.queries)]
+                indexed = await time_queries(url, points, radius=args.radius, shop=1, seq=False,
+                                             progress=progress, label=f"indexed ({rep + 1}/{args.repeat})")
+                seq = await time_queries(url, points[:args.seq_queries], radius=args.radius, shop=1, seq=True,
+                                         progress=progress, label=f"sequential scan ({rep + 1}/{args.repeat})")
+                reps.append({"indexed": indexed, "sequential": seq, "speedup_p50": seq["p50_ms"] / indexed["p50_ms"]})
         version = await harness.server_version(url)
     speedup = seq["p50_ms"] / indexed["p50_ms"]
     table = Table(title=f"nearby: {args.stores:,} stores, radius {args.radius:.0f} m, LIMIT 20")
@@ -179,11 +184,14 @@ async def main() -> int:
     console.print(f"speedup (p50 sequential / p50 indexed): [bold]{speedup:,.0f}x[/bold]; load: COPY "
                   f"{loaded['copy_s']:.1f} s, index {loaded['index_s']:.1f} s, table {loaded['table_mb']:.0f} MB, "
                   f"index {loaded['index_mb']:.0f} MB")
-    path = harness.write_result("nearby", {
+    result = {
         "benchmark": "nearby", "stores": args.stores, "shops": args.shops, "radius_m": args.radius,
         "seed": args.seed, "load": loaded, "indexed": indexed, "sequential": seq, "speedup_p50": speedup,
-        "server_version": version, "machine": harness.machine_info(), "git": harness.git_state(),
-        "background": await harness.background_load(1.0)})
+        "reps": reps, "server_version": version, "machine": harness.machine_info(), "git": harness.git_state(),
+        "background": await harness.background_load(1.0)}
+    path = harness.write_result("nearby", result)
+    if args.out:
+        args.out.write_text(json.dumps(result, ensure_ascii=False, default=str))
     console.print(f"written {path.relative_to(harness.REPO)}")
     return 0
 

@@ -409,6 +409,7 @@ def parse_args() -> argparse.Namespace:
                    help="LIEBIAN_WORKER_POLL_SECONDS for the server's in-process job worker (default 5)")
     p.add_argument("--no-wrk", action="store_true", help="skip the wrk run even if wrk is installed")
     p.add_argument("--keep", action="store_true", help="keep the scratch database and work directory")
+    p.add_argument("--out", type=Path, help="also write the result JSON here (liebian bench visits reads it)")
     return p.parse_args()
 
 
@@ -445,7 +446,8 @@ async def main() -> int:
     async with harness.scratch_database(admin_url, keep=args.keep) as (database, url):
         console.print(f"scratch database [bold]{database}[/bold]; work directory {work}")
         server = harness.Server(database_url=url, home=work / "home", workers=args.workers,
-                                env_extra={"LIEBIAN_WORKER_POLL_SECONDS": str(args.worker_poll_seconds)})
+                                env_extra={"LIEBIAN_WORKER_POLL_SECONDS": str(args.worker_poll_seconds),
+                                           **harness.unlimited_env()})
         try:
             with progress:
                 boot = progress.add_task(f"starting liebian serve --workers {args.workers} (migrating)", total=None)
@@ -550,6 +552,8 @@ async def main() -> int:
     result["checks"] = checks
     report(result, api, api_wrk, pg, pg_cpu)
     path = harness.write_result("visits", result)
+    if args.out:
+        args.out.write_text(json.dumps(result, ensure_ascii=False, default=str))
     console.print(f"result written to {path.relative_to(harness.REPO)}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -107,8 +107,10 @@ def print_tables(report: Report) -> None:
                               for x in report.cac.by_channel.items]))
 
 
-def register(analytics: typer.Typer, bench: typer.Typer) -> None:
-    """Add this module's commands to ``liebian analytics`` and ``liebian bench``."""
+def register(analytics: typer.Typer, bench: typer.Typer,
+             scenario: Callable[[bool, int, float | None, bool], None] | None = None) -> None:
+    """Add this module's commands to ``liebian analytics`` and ``liebian bench`` (``scenario``: what
+    ``liebian bench analytics`` runs without ``--events``, the benchmark scenario of ``liebian.benchmarks``)."""
 
     @analytics.command("report")
     def report(
@@ -138,10 +140,20 @@ def register(analytics: typer.Typer, bench: typer.Typer) -> None:
 
     @bench.command("analytics")
     def bench_analytics(
-        events: Annotated[int, typer.Option("--events", min=1000, help="size of the synthetic log")] = 10_000_000,
+        events: Annotated[int | None, typer.Option("--events", min=1000, help="size of the synthetic log (given: "
+                                                   "this run's JSON; else the benchmark scenario)")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="the scenario's figures as JSON lines")] = False,
+        repeat: Annotated[int, typer.Option("--repeat", min=1, max=50, help="the scenario's repetitions")] = 3,
+        seconds: Annotated[float | None, typer.Option("--seconds", min=0.5, max=600, help="unused here")] = None,
+        quick: Annotated[bool, typer.Option("--quick", help="the scenario at 1M events")] = False,
     ) -> None:
         """The whole report over a synthetic fission log in memory (no database), at N events and N/10, each
-        in its own process; prints JSON with seconds and peak RSS."""
+        in its own process; prints JSON with seconds and peak RSS. Without --events: the benchmark scenario
+        (10M events against one pass over the log, --repeat times)."""
+        if events is None and scenario is not None:
+            scenario(as_json, repeat, seconds, quick)
+            return
+        events = events or 10_000_000
         from liebian.analytics.bench import run
 
         started = datetime.now()
