@@ -17,7 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from sqlalchemy import BigInteger, MetaData
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -192,6 +194,42 @@ class DriverPool:
         self._opened -= len(idle)
         for conn in idle:
             await conn.close()
+
+
+# A server that is gone or not (yet) taking work: class 08 (connection exception), and 57P01-57P03 (shut down by
+# an administrator, crashed, not accepting connections while it starts or recovers).
+_UNAVAILABLE_PREFIXES = ("08", "57P01", "57P02", "57P03")
+# What the driver raises itself when the server cannot be reached (refused, socket gone, reset, timed out) or the
+# connection died mid-statement: the exception handlers of the API look at these (see :func:`unavailable`).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (OSError, asyncpg.InterfaceError, asyncpg.PostgresError,
+                                                   PoolTimeout)
+
+
+def _raised_by_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means PostgreSQL could not be reached or lost the connection (a restart, a failover, a
+    full pool): nothing was wrong with the request, its transaction did not commit — or, if the connection died
+    during COMMIT, its outcome is unknown — so the answer is 503 and the client retries (idempotently)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, SAInterfaceError):
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+        exc = getattr(exc, "__cause__", None) or exc  # SQLAlchemy's adapter wraps the driver's own error
+    if isinstance(exc, asyncpg.InterfaceError):
+        return True  # "connection is closed", "connection was closed in the middle of operation"
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(getattr(exc, "sqlstate", "") or "").startswith(_UNAVAILABLE_PREFIXES)
+    return isinstance(exc, OSError) and _raised_by_driver(exc)
 
 
 async def _rollback_or_drop(conn: Any) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit import outbox
 from liebian.kit.clock import clock
-from liebian.kit.db import Database
+from liebian.kit.db import Database, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,11 @@ class Worker:
         while not self._stop.is_set():
             try:
                 await run_due(self.db)
-            except Exception:
-                log.exception("worker round failed; retrying")
+            except Exception as exc:
+                if unavailable(exc):  # PostgreSQL restarting: expected, and every round says so; no traceback
+                    log.warning("worker round: database unavailable (%s); retrying", type(exc).__name__)
+                else:
+                    log.exception("worker round failed; retrying")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)

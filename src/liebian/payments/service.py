@@ -375,23 +375,30 @@ async def payment_by_out_trade_no(session: AsyncSession, out_trade_no: str) -> P
 
 
 async def ledger_violations(session: AsyncSession) -> list[Violation]:
-    """Every paid payment has its payment entry for the full amount; refunds match succeeded refunds."""
+    """Every paid payment has its payment entry for the full amount; refunds match succeeded refunds.
+
+    One statement for all payments (``liebian check`` after an incident must not issue a query per payment)."""
     found: list[Violation] = []
     rows = await session.execute(text(
-        "SELECT p.shop_id, p.order_id, p.out_trade_no, p.provider, p.amount_fen, "
+        "WITH led AS (SELECT e.shop_id, e.order_id, e.account, "
+        "coalesce(sum(e.amount_fen) FILTER (WHERE t.kind = 'payment'), 0) AS paid, "
+        "-coalesce(sum(e.amount_fen) FILTER (WHERE t.kind = 'refund'), 0) AS refunded "
+        "FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id "
+        "WHERE t.kind IN ('payment', 'refund') AND e.order_id IS NOT NULL GROUP BY 1, 2, 3), "
+        "p AS (SELECT p.shop_id, p.order_id, p.out_trade_no, p.provider, p.amount_fen, "
         "coalesce((SELECT sum(amount_fen) FROM payment_refunds r WHERE r.payment_id = p.id "
-        "AND r.status = 'succeeded'), 0) AS refunded FROM payments p WHERE p.status = 'paid'"))
+        "AND r.status = 'succeeded'), 0) AS refunded FROM payments p WHERE p.status = 'paid') "
+        "SELECT p.shop_id, p.out_trade_no, p.amount_fen, p.refunded, coalesce(l.paid, 0) AS led_paid, "
+        "coalesce(l.refunded, 0) AS led_refunded FROM p LEFT JOIN led l ON l.shop_id = p.shop_id "
+        "AND l.order_id = p.order_id AND l.account = :cash || p.provider "
+        "WHERE coalesce(l.paid, 0) <> p.amount_fen OR coalesce(l.refunded, 0) <> p.refunded"), {"cash": cash("")})
     for r in rows:
-        entries = await ledger.order_entries(session, r.shop_id, r.order_id)
-        account = cash(r.provider)
-        paid = sum(a for kind, acc, a in entries if kind == "payment" and acc == account)
-        refunded = -sum(a for kind, acc, a in entries if kind == "refund" and acc == account)
-        if paid != r.amount_fen:
+        if r.led_paid != r.amount_fen:
             found.append(Violation("paid_payment_has_entries",
-                                   f"shop {r.shop_id} {r.out_trade_no}: ledger has {paid} of {r.amount_fen} fen"))
-        if refunded != r.refunded:
+                                   f"shop {r.shop_id} {r.out_trade_no}: ledger has {r.led_paid} of {r.amount_fen} fen"))
+        if r.led_refunded != r.refunded:
             found.append(Violation("refunds_match_ledger",
-                                   f"shop {r.shop_id} {r.out_trade_no}: ledger refunds {refunded}, "
+                                   f"shop {r.shop_id} {r.out_trade_no}: ledger refunds {r.led_refunded}, "
                                    f"succeeded refunds {r.refunded} fen"))
     return found
 
