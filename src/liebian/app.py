@@ -19,32 +19,38 @@ from starlette.types import Receive, Scope, Send
 
 from liebian import __version__, gateways, wiring
 from liebian.analytics import api as analytics_api
+from liebian.analytics import dashboard as analytics_dashboard
 from liebian.analytics import seeding_api as analytics_seeding_api
 from liebian.bargain import api as bargain_api
 from liebian.campaigns import api as campaigns_api
 from liebian.catalog import api as catalog_api
+from liebian.catalog import uploads as catalog_uploads
 from liebian.community import api as community_api
 from liebian.coupons import api as coupons_api
 from liebian.customers import api as customers_api
+from liebian.customers import sessions as customers_sessions
 from liebian.distribution import api as distribution_api
 from liebian.fission import api as fission_api
 from liebian.fission import landing as fission_landing
 from liebian.flashsale import api as flashsale_api
 from liebian.groupbuy import api as groupbuy_api
 from liebian.integrations.remote_images import FetchPolicy, RemoteImages
+from liebian.kit import ratelimit
 from liebian.kit import redis as kit_redis
 from liebian.kit.auth import TokenSigner
 from liebian.kit.clock import clock
-from liebian.kit.db import Database, make_engine
+from liebian.kit.db import DRIVER_ERRORS, Database, make_engine, unavailable
 from liebian.kit.errors import Problem
 from liebian.kit.jobs import Worker
 from liebian.kit.web import HotRoute
 from liebian.miniapp import api as miniapp_api
 from liebian.orders import api as orders_api
+from liebian.orders import contact as orders_contact
 from liebian.payments import api as payments_api
 from liebian.sandbox import api as sandbox_api
 from liebian.settings import ConfigurationError, Settings, get_settings
 from liebian.shops import api as shops_api
+from liebian.shops import sessions as shops_sessions
 from liebian.stores import api as stores_api
 from liebian.web import pages as web_pages
 from liebian.web import session as web_session
@@ -99,6 +105,16 @@ class LiebianAPI(FastAPI):
         await response(scope, receive, send)
 
 
+def _database_unavailable(exc: Exception) -> JSONResponse:
+    """PostgreSQL restarting or unreachable: 503 with Retry-After, never a dropped connection; the request's
+    transaction did not commit (or, lost during COMMIT, is replayed by its Idempotency-Key on the retry)."""
+    log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    response = problem_response(503, "database_unavailable", "Temporarily unavailable",
+                                "The database cannot be reached right now; retry in a moment.", retry_after=1)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -130,8 +146,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _sqlstate(exc) in {"22021", "22P05"}:
             return problem_response(422, "validation_error", "Invalid request",
                                     "Text fields must not contain NUL or other unstorable characters.")
+        if unavailable(exc):
+            return _database_unavailable(exc)
         log.exception("database error", exc_info=exc)
         return problem_response(500, "internal_error", "Internal error", "Something went wrong on our side.")
+
+    async def _driver(_: Request, exc: Exception) -> JSONResponse:
+        # Registered per class (not as the catch-all below), so the answer goes out through the ordinary
+        # exception middleware and the client's connection stays usable.
+        if unavailable(exc):
+            return _database_unavailable(exc)
+        log.exception("unhandled error", exc_info=exc)
+        return problem_response(500, "internal_error", "Internal error", "Something went wrong on our side.")
+
+    for error in DRIVER_ERRORS:  # the driver's own errors (hot paths, and connecting, are not wrapped)
+        app.add_exception_handler(error, _driver)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -154,11 +183,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with database.sessions() as session:
             await clock.refresh(session)
+            await app.state.signer.revocations.refresh(session)
+        # Tokens revoked by the other API processes are picked up within a second (liebian.kit.revocation).
+        following = asyncio.create_task(app.state.signer.revocations.follow(database))
         worker = Worker(database, settings.worker_poll_seconds) if run_worker else None
         task = asyncio.create_task(worker.run()) if worker else None
         try:
             yield
         finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
             if worker and task:
                 worker.stop()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -176,11 +211,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.redis = kit_redis.connect(settings.redis_url) if settings.redis_url else None
     kit_redis.install(app.state.redis)
     app.state.signer = TokenSigner(settings.resolved_secret_key(), settings.access_token_minutes)
+    app.state.rate_limits = ratelimit.RateLimits(
+        {name: getattr(settings, f"limit_{name}") for name in ratelimit.RULE_NAMES}, database, app.state.redis)
     # Poster photos: loopback allowed only in the sandbox (its demo and tests serve photos locally).
     app.state.remote_images = RemoteImages(FetchPolicy(allow_private=settings.sandbox),
                                            settings.home / "cache" / "photos")
     _install_error_handlers(app)
-    for router in (shops_api.console, customers_api.router, catalog_api.router, catalog_api.console,
+    for router in (shops_api.console, shops_sessions.console, customers_sessions.router, customers_api.router,
+                   catalog_api.router, catalog_api.console, orders_contact.console,
                    orders_api.router, orders_api.console, payments_api.callbacks, miniapp_api.router,
                    miniapp_api.console, fission_api.router, fission_api.console, fission_landing.router,
                    groupbuy_api.router, groupbuy_api.console, distribution_api.router,
@@ -188,6 +226,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                    bargain_api.console, flashsale_api.router, flashsale_api.console, stores_api.router,
                    stores_api.console, campaigns_api.router, campaigns_api.console, community_api.router,
                    community_api.console, analytics_api.console, analytics_seeding_api.console,
+                   analytics_dashboard.console, catalog_uploads.console, catalog_uploads.media, customers_api.console,
                    web_session.router, web_pages.storefront_router, web_pages.console_router):
         app.include_router(router)
     app.mount("/static", static_app(), name="static")

@@ -21,6 +21,7 @@ from rich.table import Table
 from liebian import __version__
 from liebian.analytics import commands_im as analytics_im_commands
 from liebian.analytics import commands_report as analytics_report_commands
+from liebian.benchmarks import commands as bench_commands
 from liebian.kit.checks import Violation
 from liebian.kit.embedded import EmbeddedPostgres
 from liebian.settings import ConfigurationError, Settings, get_settings
@@ -59,7 +60,7 @@ def _migrate(url: str) -> None:
     from liebian.kit.migrate import upgrade
 
     with console.status("Applying migrations…"):
-        upgrade(url)
+        upgrade(url, data_key=_settings().resolved_data_key())  # 0018 seals phone numbers already stored
 
 
 @app.command()
@@ -303,18 +304,23 @@ async def _check(url: str, settings: Settings) -> list[tuple[str, list[Violation
         await db.dispose()
 
 
-bench = typer.Typer(help="Replays and benchmarks (the pgbench floors are in bench/).", no_args_is_help=True)
+bench = typer.Typer(help="Benchmarks against their floors: liebian bench <scenario> | all [--json] [--repeat N] "
+                    "[--seconds S] [--clients C] (bench/README.md).", no_args_is_help=True,
+                    cls=bench_commands.ScenarioGroup)
 app.add_typer(bench, name="bench")
 analytics = typer.Typer(help="Fission analytics and KOL seeding (influence maximization).", no_args_is_help=True)
 app.add_typer(analytics, name="analytics")
-analytics_report_commands.register(analytics, bench)
+analytics_report_commands.register(analytics, bench, lambda as_json, repeat, seconds, quick: (
+    bench_commands.run_scenarios(["analytics"], bench_commands.options(repeat, seconds, 32, quick), as_json)))
 analytics_im_commands.register(analytics)
 
 
 @bench.command("groupbuy-replay")
 def groupbuy_replay(
-    file: Annotated[Path, typer.Option("--file", exists=True, dir_okay=False,
-                                       help="succeeded groups: initiator item participant... per line")],
+    file: Annotated[Path | None, typer.Option("--file", exists=True, dir_okay=False,
+                                              help="succeeded groups: initiator item participant... per line "
+                                                   "(without it: the benchmark scenario, on a scratch database)")]
+    = None,
     failed: Annotated[Path | None, typer.Option("--failed", exists=True, dir_okay=False,
                                                 help="failed groups: initiator item per line")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout.")] = False,
@@ -324,9 +330,17 @@ def groupbuy_replay(
     wave: Annotated[int, typer.Option(min=1, help="Groups opened before the clock moves past their deadline.")] = 2000,
     payments: Annotated[str, typer.Option(help="instant (no cryptography) or wechat (fake WeChat Pay).")] = "instant",
     check: Annotated[bool, typer.Option("--check/--no-check", help="Run the invariants of 'liebian check'.")] = True,
+    repeat: bench_commands.Repeat = 3,
+    seconds: bench_commands.Seconds = None,
+    quick: bench_commands.Quick = False,
 ) -> None:
     """Replay a real group-buying log through the service layer (sandbox): every logged success must succeed,
-    every logged failure must fail and be refunded; exit 1 otherwise or if an invariant breaks."""
+    every logged failure must fail and be refunded; exit 1 otherwise or if an invariant breaks. Without --file:
+    the scenario (the Beibei log on a scratch database against its pgbench floor, --repeat times)."""
+    if file is None:
+        bench_commands.run_scenarios(["groupbuy-replay"], bench_commands.options(repeat, seconds, 32, quick,
+                                                                                   buyers=concurrency), json_out)
+        return
     if payments not in ("instant", "wechat"):
         console.print("[red]--payments is instant or wechat[/red]")
         raise typer.Exit(2)
@@ -379,9 +393,11 @@ async def _replay(url: str, settings: Settings, log: Any, **options: Any) -> Any
 
 @bench.command("flashsale")
 def flashsale_bench(
-    attempts: Annotated[int, typer.Option(min=1, help="Entries per trial.")] = 20_000,
+    attempts: Annotated[int | None, typer.Option(min=1, help="Entries per trial (given: the engine on the "
+                                                 "configured database; else the benchmark scenario).")] = None,
     units: Annotated[int, typer.Option(min=1, help="Units of the hot slot.")] = 1_000,
-    clients: Annotated[int, typer.Option(min=1, max=90, help="Clients at once (each its own connection).")] = 64,
+    clients: Annotated[int | None, typer.Option(min=1, max=90, help="Clients at once (each its own connection; "
+                                                "default 64, the scenario 32).")] = None,
     trials: Annotated[int, typer.Option(min=1, max=20, help="Sales per path.")] = 3,
     customers: Annotated[int | None, typer.Option(min=1, help="Customers the attempts pick among (limit 1 each); "
                                                   "default attempts / 4.")] = None,
@@ -389,10 +405,19 @@ def flashsale_bench(
                                                   "LIEBIAN_REDIS_URL).")] = None,
     no_redis: Annotated[bool, typer.Option("--no-redis", help="The PostgreSQL path only.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON on stdout.")] = False,
+    repeat: bench_commands.Repeat = 3,
+    seconds: bench_commands.Seconds = None,
+    quick: bench_commands.Quick = False,
 ) -> None:
     """A hot flash-sale slot: attempts from many clients on the PostgreSQL and Redis paths, beside pgbench running
     the same guarded statement and redis-benchmark the same Lua script; exit 1 unless every trial sold exactly
-    the units with nobody over the limit."""
+    the units with nobody over the limit. Without --attempts: the scenario (a scratch database and a private
+    Redis, the engine, and the Redis path through HTTP against the API's ping ceiling), --repeat times."""
+    if attempts is None:
+        bench_commands.run_scenarios(["flashsale"], bench_commands.options(repeat, seconds, clients or 32, quick),
+                                     json_out)
+        return
+    clients = clients or 64
     settings = _settings()
     if not settings.sandbox:
         console.print("[red]the benchmark creates a sandbox shop: sandbox mode only[/red]")
@@ -437,6 +462,9 @@ async def _flashsale_bench(url: str, settings: Settings, opts: Any, redis_url: s
             return await run(db, url, opts=opts, redis_url=redis_url)
     finally:
         await db.dispose()
+
+
+bench_commands.register(bench, taken={"groupbuy-replay", "flashsale", "analytics"})
 
 
 @app.command()

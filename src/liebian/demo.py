@@ -73,8 +73,14 @@ async def seed(session: AsyncSession) -> DemoShop:
 
 FRIENDS = ["阿杰", "小美", "老王", "小芳", "大伟", "婷婷", "浩然", "思雨", "子轩", "欣怡", "宇航", "梓涵", "俊杰",
            "雨萱", "明轩", "佳怡", "天佑", "诗涵"]
-DEMO_ADDRESS = {"name": "王小明", "phone": "13800138000", "province": "广东省", "city": "深圳市",
-                "district": "南山区", "detail": "科技园科苑路 1 号"}
+DEMO_ADDRESS = {"province": "广东省", "city": "深圳市", "district": "南山区", "detail": "科技园科苑路 1 号"}
+
+
+def _address(name: str) -> dict[str, str]:
+    """Each demo customer is a different person, with a phone of their own (linked accounts are refused)."""
+    everyone = CUSTOMERS + FRIENDS
+    number = everyone.index(name) if name in everyone else len(everyone)
+    return {"name": name, "phone": f"1380013{8000 + number:04d}", **DEMO_ADDRESS}
 
 
 class DemoError(RuntimeError):
@@ -110,7 +116,7 @@ class _Api:
 
     async def buy(self, name: str, sku_id: int, *, share_code: str | None = None,
                   promotion: dict[str, Any] | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"lines": [{"sku_id": sku_id, "quantity": 1}], "address": DEMO_ADDRESS,
+        body: dict[str, Any] = {"lines": [{"sku_id": sku_id, "quantity": 1}], "address": _address(name),
                                 "payment_method": "wechat"}
         if share_code:
             body["share_code"] = share_code

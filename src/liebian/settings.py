@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LIMIT_SPEC = r"^(off|\d{1,9}/\d{1,7})$"
+
 
 class Mode(StrEnum):
     SANDBOX = "sandbox"
@@ -35,6 +37,19 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     public_base_url: str = "http://127.0.0.1:8000"
+    # Personal data at rest (phone numbers): the AES-GCM and lookup-hash keys are derived from this, else from
+    # the secret key. Set it separately so that rotating the token secret leaves stored numbers readable.
+    data_key: str | None = Field(default=None, repr=False)
+    # Abuse limits (liebian.kit.ratelimit): "<count>/<seconds>", a fixed window per key, or "off".
+    limit_console_login: str = Field(default="10/900", pattern=LIMIT_SPEC)  # failed logins per email and IP
+    limit_customer_login: str = Field(default="120/60", pattern=LIMIT_SPEC)  # WeChat logins per IP
+    limit_visit_customer: str = Field(default="120/60", pattern=LIMIT_SPEC)  # share visits, per API process
+    limit_visit_device: str = Field(default="120/60", pattern=LIMIT_SPEC)
+    limit_visit_ip: str = Field(default="1200/60", pattern=LIMIT_SPEC)
+    limit_help_customer: str = Field(default="30/60", pattern=LIMIT_SPEC)  # bargain helps
+    limit_help_ip: str = Field(default="300/60", pattern=LIMIT_SPEC)
+    limit_claim_customer: str = Field(default="30/60", pattern=LIMIT_SPEC)  # coupon and red-packet claims
+    limit_claim_ip: str = Field(default="300/60", pattern=LIMIT_SPEC)
 
     # WeChat mini-program and WeChat Pay v3 credentials: required in live mode.
     wechat_appid: str | None = None
@@ -76,11 +91,17 @@ class Settings(BaseSettings):
                                      "LIEBIAN_WECHAT_APIV3_KEY): set LIEBIAN_MODE=live, or unset them")
         if self.secret_key is not None and len(self.secret_key) < 32:
             raise ConfigurationError("LIEBIAN_SECRET_KEY must be at least 32 characters")
+        if self.data_key is not None and len(self.data_key) < 32:
+            raise ConfigurationError("LIEBIAN_DATA_KEY must be at least 32 characters")
         return self
 
     @property
     def sandbox(self) -> bool:
         return self.mode is Mode.SANDBOX
+
+    def resolved_data_key(self) -> str:
+        """What personal data at rest is encrypted with: ``LIEBIAN_DATA_KEY``, else the signing key."""
+        return self.data_key or self.resolved_secret_key()
 
     def resolved_secret_key(self) -> str:
         """The signing key; in sandbox mode one is made once and kept in ``{home}/secret_key``."""

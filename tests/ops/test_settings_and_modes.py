@@ -10,6 +10,7 @@ from liebian.gateways import live_pay_config
 from liebian.integrations.wechat import crypto
 from liebian.integrations.wechat.fake import SandboxCredentials
 from liebian.kit.db import Database
+from liebian.miniapp import ports as miniapp_ports
 from liebian.payments.providers import registry
 from liebian.settings import ConfigurationError, Mode, Settings
 
@@ -97,7 +98,8 @@ def test_live_pay_configuration_is_loaded_and_checked_at_start(tmp_path: Any) ->
 
 async def test_sandbox_endpoints_answer_404_in_live_mode(db: Database, tmp_path: Any) -> None:
     settings = live_settings(tmp_path)
-    with registry.preserved():
+    # The live app installs a live mini-program client in the process-wide port: the suite's app gets its own back.
+    with registry.preserved(), miniapp_ports.wechat.preserved():
         app = create_app(settings, db=db)
         assert registry.for_method("wechat").merchant_id == settings.wechat_mchid  # the live WeChat Pay provider
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://live") as client:

@@ -78,3 +78,17 @@ async def test_unknown_shop_and_bad_page_ids_answer_a_404_page(new_context: Cont
         assert "script-src 'self'" in r.headers["content-security-policy"]
         r = await c.get("/console/products")
         assert r.status_code == 303 and r.headers["location"].startswith("/console/login?next=")
+
+
+async def test_logging_out_revokes_the_token_not_just_the_cookie(
+        web_shop: ShopHarness, new_context: ContextFactory, live_url: str) -> None:
+    context = await new_context()
+    page = await login_customer(context, web_shop.slug, "退出者")
+    token = {c["name"]: c["value"] for c in await context.cookies()}["lb_ct"]
+    await page.goto(f"/s/{web_shop.slug}/me")
+    await page.evaluate("LB.logout()")
+    await page.wait_for_url(re.compile(rf"/s/{web_shop.slug}/?$"))
+    assert "lb_ct" not in {c["name"] for c in await context.cookies()}
+    async with httpx.AsyncClient(base_url=live_url) as c:
+        r = await c.get(f"/api/v1/shops/{web_shop.slug}/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401, r.text

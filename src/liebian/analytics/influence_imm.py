@@ -18,6 +18,7 @@ The estimated spread is n · (the covered fraction of the fresh RR sets), unbias
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,8 @@ from liebian.analytics import influence_kernels as kernels
 from liebian.analytics.influence_graph import I32, I64, InfluenceGraph, top_degree, top_pagerank
 
 _ONE_MINUS_INV_E = 1.0 - 1.0 / math.e
+
+Progress = Callable[[float, str], None]  # (fraction of the work done, the stage now running)
 
 
 @dataclass
@@ -121,9 +124,12 @@ def _effective_k(costs: npt.NDArray[np.float64], budget: float) -> int:
 
 
 def imm(graph: InfluenceGraph, k: int, epsilon: float = 0.5, *, ell: float = 1.0, seed: int = 0,
-        costs: npt.NDArray[np.float64] | None = None, budget: float | None = None) -> ImmResult:
+        costs: npt.NDArray[np.float64] | None = None, budget: float | None = None,
+        progress: Progress | None = None) -> ImmResult:
     """IMM with fresh RR sets for the final selection. With ``costs`` and ``budget`` the seeds (at most k) are
-    chosen by cost-effective greedy instead, and the theory's k is the most seeds the budget can buy."""
+    chosen by cost-effective greedy instead, and the theory's k is the most seeds the budget can buy.
+    ``progress`` hears the sampling rounds and the final phase (a long job shows a moving bar)."""
+    report = progress or (lambda _done, _stage: None)
     if not 0 < epsilon < 1:
         raise ValueError("epsilon must lie in (0, 1)")
     n = graph.n
@@ -135,7 +141,9 @@ def imm(graph: InfluenceGraph, k: int, epsilon: float = 0.5, *, ell: float = 1.0
     eps_prime = math.sqrt(2) * epsilon
     lam_prime = lambda_prime(n, k, eps_prime, ell_adj)
     sampling, lower = RRCollection(), 1.0
-    for i in range(1, max(math.ceil(math.log2(n)), 1)):
+    rounds = max(math.ceil(math.log2(n)), 1)
+    for i in range(1, rounds):
+        report(0.5 * (i - 1) / rounds, "sampling")
         x = n / 2**i
         sampling.grow_to(graph, math.ceil(lam_prime / x), state)
         spread = select(graph, sampling, k, costs, budget).spread
@@ -144,8 +152,11 @@ def imm(graph: InfluenceGraph, k: int, epsilon: float = 0.5, *, ell: float = 1.0
             break
     theta = math.ceil(lambda_star(n, k, epsilon, ell_adj) / lower)
     fresh = RRCollection()
+    report(0.5, "fresh_sets")
     fresh.grow_to(graph, theta, state)  # Chen 2018: never the sampling phase's sets
+    report(0.9, "selecting")
     chosen = select(graph, fresh, k, costs, budget)
+    report(1.0, "selecting")
     spent = float(costs[chosen.seeds].sum()) if costs is not None and budget is not None else None
     return ImmResult(chosen.seeds, chosen.gains, chosen.spread, lower, theta, sampling.count, ell_adj, spent)
 

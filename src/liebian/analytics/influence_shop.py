@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -172,24 +173,40 @@ def _baseline(graph: InfluenceGraph, nodes: list[int], runs: int) -> BaselineOut
     return BaselineOut(customer_ids=graph.labels[nodes].tolist(), expected_reach=spread.mean, stderr=spread.stderr)
 
 
-def compute(records: Records, k: int, epsilon: float, model: Model, costs: Costs | None, seed: int) -> Chosen:
-    """The CPU part (run in a worker thread)."""
+Progress = Callable[[float, str], None]  # (fraction of the whole selection done, the stage now running)
+
+
+def _no_progress(_done: float, _stage: str) -> None:
+    return None
+
+
+def compute(records: Records, k: int, epsilon: float, model: Model, costs: Costs | None, seed: int,
+            progress: Progress | None = None) -> Chosen:
+    """The CPU part (run in a worker thread). ``progress`` is called from that thread as the stages pass:
+    the graph, IMM (most of the time on big graphs), then the Monte Carlo comparison."""
     import numpy as np
 
     from liebian.analytics.influence_graph import top_degree, top_pagerank
     from liebian.analytics.influence_imm import imm
 
+    report = progress or _no_progress
     started = time.perf_counter()
+    report(0.02, "graph")
     graph, used, reason = shop_graph(records, model)
     followers = np.diff(graph.fwd_indptr)
     node_costs = None if costs is None else costs.per_seed_fen + costs.per_follower_fen * followers.astype(np.float64)
     result = imm(graph, k, epsilon, seed=seed, costs=node_costs,
-                 budget=None if costs is None else float(costs.budget_fen))
+                 budget=None if costs is None else float(costs.budget_fen),
+                 progress=lambda done, stage: report(0.05 + 0.6 * done, stage))
     comparison = None
     if result.seeds:
         size = len(result.seeds)
-        comparison = ComparisonOut(runs=MC_RUNS, imm=_baseline(graph, result.seeds, MC_RUNS),
-                                   degree=_baseline(graph, top_degree(graph, size).tolist(), MC_RUNS),
+        report(0.7, "monte_carlo_imm")
+        imm_spread = _baseline(graph, result.seeds, MC_RUNS)
+        report(0.8, "monte_carlo_degree")
+        degree = _baseline(graph, top_degree(graph, size).tolist(), MC_RUNS)
+        report(0.9, "monte_carlo_pagerank")
+        comparison = ComparisonOut(runs=MC_RUNS, imm=imm_spread, degree=degree,
                                    pagerank=_baseline(graph, top_pagerank(graph, size).tolist(), MC_RUNS))
     return Chosen(graph, used, reason, graph.labels[result.seeds].tolist(), result.gains,
                   followers[result.seeds].tolist(),
@@ -201,14 +218,28 @@ async def who_to_seed(session: AsyncSession, shop_id: int, *, k: int, epsilon: f
                       costs: Costs | None = None, seed: int = 0) -> SeedingOut:
     """The promoters to seed next, with the expected reach; a shop without arcs gets an empty answer."""
     records = await read_records(session, shop_id)
-    trials, conversions = len(records.won), sum(records.won)
+    chosen = await choose(records, k=k, epsilon=epsilon, model=model, costs=costs, seed=seed)
+    return await answer(session, shop_id, records, chosen, k=k, epsilon=epsilon, model=model, costs=costs)
+
+
+async def choose(records: Records, *, k: int, epsilon: float, model: Model, costs: Costs | None, seed: int,
+                 progress: Progress | None = None) -> Chosen | None:
+    """The CPU work in a worker thread (no database connection held meanwhile); None without any arc."""
     if not records.sharers:
+        return None
+    async with _CPU:
+        return await asyncio.to_thread(compute, records, k, epsilon, model, costs, seed, progress)
+
+
+async def answer(session: AsyncSession, shop_id: int, records: Records, chosen: Chosen | None, *, k: int,
+                 epsilon: float, model: Model, costs: Costs | None) -> SeedingOut:
+    """The answer of a selection: the seeds named, the graph described."""
+    trials, conversions = len(records.won), sum(records.won)
+    if chosen is None:
         used, reason = choose_model(trials, conversions, model)
         return SeedingOut(model=used, model_reason=reason, graph=GraphOut(nodes=0, arcs=0, trials=0, conversions=0),
                           k=k, epsilon=epsilon, seeds=[], expected_reach=0.0, comparison=None, seconds=0.0,
                           budget_fen=costs.budget_fen if costs else None, spent_fen=0 if costs else None)
-    async with _CPU:
-        chosen = await asyncio.to_thread(compute, records, k, epsilon, model, costs, seed)
     found = await session.execute(_NICKNAMES, {"shop": shop_id, "ids": chosen.seeds})
     names: dict[int, str] = {row.id: row.nickname for row in found}
     seeds = [SeedOut(customer_id=c, nickname=mask_nickname(names.get(c)), marginal_gain=g, followers=f,

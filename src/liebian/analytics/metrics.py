@@ -259,12 +259,20 @@ def _top(values: npt.NDArray[Any], tiebreak: Ints, limit: int) -> Ints:
     return candidates[np.lexsort((tiebreak[candidates], -key[candidates]))][:limit].astype(np.int64)
 
 
-def cascade_list(log: Log, span: dict[str, Any], c: Cohort, order_by: str, limit: int) -> out.Cascades:
+def cascade_list(log: Log, span: dict[str, Any], c: Cohort, order_by: str, limit: int, offset: int = 0,
+                 channel: str | None = None) -> out.Cascades:
+    """The top cascades (``offset`` skips the first ones), of one root channel if asked; the summary is over
+    every cascade of the range."""
     f, s = c.forest, log.shares
     nu = trees.virality(f)
     visits, orders, gmv = _per_cascade_events(log, c)
     root_share = c.nodes[f.roots]
-    chosen = _top(f.nodes if order_by == "size" else nu, s.id[root_share], limit)
+    among = np.arange(root_share.size, dtype=np.int64)
+    if channel is not None:
+        code = log.channels.index(channel) if channel in log.channels else -2
+        among = among[s.root_channel[root_share] == code]
+    key = (f.nodes if order_by == "size" else nu)[among]
+    chosen = among[_top(key, s.id[root_share[among]], offset + limit)[offset:]]
     items = []
     for i in chosen:
         r = int(root_share[i])
@@ -275,7 +283,7 @@ def cascade_list(log: Log, span: dict[str, Any], c: Cohort, order_by: str, limit
             product_id=_opt(s.root_target[r]), started_at=from_micros(int(s.created[r])), size=int(f.nodes[i]),
             depth=int(f.deepest[i]), max_breadth=int(f.breadth[i]), virality=_decimal4(float(nu[i])),
             visits=int(visits[i]), orders=int(orders[i]), gmv_fen=int(gmv[i])))
-    return out.Cascades(**span, order_by=order_by, summary=_summary(f, nu), items=items)
+    return out.Cascades(**span, order_by=order_by, summary=_summary(f, nu), total=int(among.size), items=items)
 
 
 def _opt(value: np.int64) -> int | None:
@@ -361,9 +369,27 @@ def concentration(log: Log, span: dict[str, Any], m: int = 10) -> out.Concentrat
                          one_hop_gmv_fen=one_hop, share_bps=ratio_bps(one_hop, total)))
 
 
+@dataclass
+class TeamColumns:
+    ids: Ints  # promoters (customer ids), sorted
+    shares: Ints
+    direct_gmv: Ints
+    team_shares: Ints
+    team_gmv: Ints
+
+
 def teams(log: Log, span: dict[str, Any], c: Cohort, limit: int = 20) -> out.Teams:
     """Team (subtree) GMV per promoter over the cascades started in the range: each promoter's shares and
     everything re-shared below them, a subtree counted once when they re-share inside their own tree."""
+    t = team_columns(log, c)
+    chosen = _top(t.team_gmv, t.ids, limit)
+    return out.Teams(**span, items=[out.Team(promoter_id=int(t.ids[i]), shares=int(t.shares[i]),
+                                             direct_gmv_fen=int(t.direct_gmv[i]), team_shares=int(t.team_shares[i]),
+                                             team_gmv_fen=int(t.team_gmv[i])) for i in chosen])
+
+
+def team_columns(log: Log, c: Cohort) -> TeamColumns:
+    """Every promoter's own shares and GMV and their team's, over the cohort's cascades."""
     f, s = c.forest, log.shares
     sharer = s.sharer[c.nodes]
     o_node = c.order_nodes
@@ -380,12 +406,8 @@ def teams(log: Log, span: dict[str, Any], c: Cohort, limit: int = 20) -> out.Tea
         weights = values[people] if mask is None else np.where(mask, values[people], 0)
         return np.bincount(who, weights=weights, minlength=ids.size).round().astype(np.int64)
 
-    team_gmv, team_shares = per(below, top_p), per(f.size, top_p)
-    own_gmv, own_shares = per(direct), np.bincount(who, minlength=ids.size)
-    chosen = _top(team_gmv, ids, limit)
-    return out.Teams(**span, items=[out.Team(promoter_id=int(ids[i]), shares=int(own_shares[i]),
-                                             direct_gmv_fen=int(own_gmv[i]), team_shares=int(team_shares[i]),
-                                             team_gmv_fen=int(team_gmv[i])) for i in chosen])
+    return TeamColumns(ids=ids, shares=np.bincount(who, minlength=ids.size).astype(np.int64), direct_gmv=per(direct),
+                       team_shares=per(f.size, top_p), team_gmv=per(below, top_p))
 
 
 # --- repeat purchases ------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ class KFactor(Range):
 class Cascade(BaseModel):
     root_share_id: int
     promoter_id: int | None
+    nickname: str | None = None  # the root sharer's (the console's list names them; reports leave it empty)
     channel: str
     campaign: str | None
     product_id: int | None
@@ -96,6 +97,7 @@ class CascadeSummary(BaseModel):
 class Cascades(Range):
     order_by: Literal["size", "virality"]
     summary: CascadeSummary
+    total: int  # the cascades listed from (of the channel asked for), for paging with offset
     items: list[Cascade]
 
 
@@ -163,3 +165,86 @@ class Report(Range):
     teams: Teams
     retention: Retention
     cac: Cac | None = None
+
+
+# --- the console's fission views -------------------------------------------------------------------
+
+class GenerationK(BaseModel):
+    depth: int
+    shares: int
+    children: int
+    k_bps: int | None
+    k: str | None
+
+
+class KPoint(BaseModel):
+    """K of the cascades whose root share was made in one period (re-shares counted up to the range's end)."""
+
+    from_: date = Field(alias="from")
+    to: date
+    cascades: int
+    shares: int
+    k_bps: int | None
+    k: str | None
+    median_cycle_seconds: int | None
+    generations: list[GenerationK]
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class KSeries(Range):
+    interval: Literal["day", "week"]
+    channel: str | None
+    points: list[KPoint]
+
+
+class Kol(BaseModel):
+    """A sharer's figures over the range: their own shares and what came through them, and their team's."""
+
+    rank: int
+    customer_id: int
+    nickname: str | None
+    shares: int  # made in the range
+    visits: int  # through their shares, in the range
+    unique_visitors: int  # reach: distinct people (or devices) who came through their shares
+    new_customers: int
+    orders: int  # attributed to their shares, paid in the range
+    direct_gmv_fen: int
+    gmv_share_bps: int | None  # of all sharers' direct GMV (the concentration's total)
+    team_shares: int  # their shares and every re-share below them, over the cascades started in the range
+    team_gmv_fen: int
+
+
+class Kols(Range):
+    order_by: Literal["gmv", "team_gmv", "reach"]
+    total: int  # sharers
+    gmv_fen: int
+    items: list[Kol]
+
+
+class TreeNode(BaseModel):
+    share_id: int
+    parent_share_id: int | None
+    depth: int
+    sharer_id: int | None  # None: a code of the shop's own (a campaign's landing)
+    nickname: str | None
+    channel: str
+    created_at: datetime
+    subtree_size: int | None  # None when the tree is cut (truncated)
+    visits: int  # every visit through this share, whenever made
+    unique_visitors: int
+    orders: int  # paid orders attributed to this share
+    gmv_fen: int  # their payable minus refunded
+
+
+class CascadeTree(BaseModel):
+    root_share_id: int
+    channel: str
+    campaign: str | None
+    target_type: str
+    target_id: int
+    started_at: datetime
+    size: int
+    depth: int
+    virality: str | None  # None for a single share, or when the tree is cut
+    truncated: bool  # more than max_nodes shares: the first levels are shown, breadth first
+    nodes: list[TreeNode]  # breadth first: every node's parent comes before it

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Depends, Header, Query
+from fastapi import APIRouter, Cookie, Depends, Header, Query, Request
 
 from liebian.bargain import bargains, campaigns, queries
 from liebian.bargain.schemas import (
@@ -18,12 +18,15 @@ from liebian.bargain.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPage,
+    CampaignPatch,
     CampaignState,
     ConsoleBargainDetail,
     ConsoleBargainPage,
+    ConsoleCampaignPage,
     HelpOut,
     StartIn,
 )
+from liebian.kit import ratelimit
 from liebian.kit.clock import clock
 from liebian.kit.web import MAX_ID, DbSession, IdPath, Limit, Offset, OptionalCustomerClaims
 from liebian.shops.deps import ConsoleShop, CurrentShop, ShopCustomer
@@ -82,11 +85,15 @@ async def bargain(bargain_id: IdPath, shop: CurrentShop, session: DbSession,
     return await queries.bargain_page(session, shop.id, bargain_id, viewer)
 
 
-@router.post("/bargains/{bargain_id}/help", response_model=HelpOut)
-async def help_bargain(bargain_id: IdPath, shop: CurrentShop, claims: ShopCustomer, session: DbSession,
-                       device: DeviceId) -> HelpOut:
+@router.post("/bargains/{bargain_id}/help", response_model=HelpOut, responses=ratelimit.RATE_LIMITED)
+async def help_bargain(bargain_id: IdPath, request: Request, shop: CurrentShop, claims: ShopCustomer,
+                       session: DbSession, device: DeviceId) -> HelpOut:
     """A friend's cut, once per friend and bargain; a repeated tap gets the same answer with
-    ``already_helped: true`` and cuts nothing. Helping earns nothing (WeChat's rules on induced sharing)."""
+    ``already_helped: true`` and cuts nothing. Helping earns nothing (WeChat's rules on induced sharing).
+    The owner's other accounts (the same device or phone) are refused with ``linked_account``."""
+    await ratelimit.enforce(request, [("help_customer", f"c:{claims.subject_id}"),
+                                      ("help_ip", ratelimit.client_ip(request))], shop_id=shop.id,
+                            actor=f"customer:{claims.subject_id}", target=f"bargain:{bargain_id}", what="bargain helps")
     return await bargains.help_bargain(session, shop.id, bargain_id, claims.subject_id, device)
 
 
@@ -97,17 +104,25 @@ async def create_campaign(body: CampaignIn, shop: ConsoleShop, session: DbSessio
     return await campaigns.create(session, shop.id, body)
 
 
-@console.get("/campaigns", response_model=CampaignPage)
+@console.get("/campaigns", response_model=ConsoleCampaignPage)
 async def list_campaigns(shop: ConsoleShop, session: DbSession, status: CampaignState | None = None,
                          sku_id: OptionalId = None, product_id: OptionalId = None, limit: Limit = 20,
-                         offset: Offset = 0) -> CampaignPage:
-    return await campaigns.list_campaigns(session, shop.id, state=status, sku_id=sku_id, product_id=product_id,
-                                          limit=limit, offset=offset)
+                         offset: Offset = 0) -> ConsoleCampaignPage:
+    """Newest first, each with its live counters (bargains in progress, complete, ordered, expired; helps)."""
+    return await campaigns.console_list(session, shop.id, state=status, sku_id=sku_id, product_id=product_id,
+                                        limit=limit, offset=offset)
 
 
 @console.get("/campaigns/{campaign_id}", response_model=CampaignDetail)
 async def get_campaign(campaign_id: IdPath, shop: ConsoleShop, session: DbSession) -> CampaignDetail:
     return await campaigns.detail(session, shop.id, campaign_id)
+
+
+@console.patch("/campaigns/{campaign_id}", response_model=CampaignOut)
+async def update_campaign(campaign_id: IdPath, body: CampaignPatch, shop: ConsoleShop,
+                          session: DbSession) -> CampaignOut:
+    """Title, end, limits, buy-anytime (for bargains started from now on) and stock; prices never change."""
+    return await campaigns.update(session, shop.id, campaign_id, body)
 
 
 @console.post("/campaigns/{campaign_id}/close", response_model=CampaignOut)

@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.bargain import campaigns, rules
 from liebian.bargain.schemas import HelpOut
+from liebian.customers import links
+from liebian.kit import audit
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, NotFound
 
@@ -164,6 +166,7 @@ async def help_bargain(session: AsyncSession, shop_id: int, bargain_id: int, hel
         raise Conflict("cannot_help_own_bargain", "You cannot cut your own bargain; share it with friends.")
     if r.my_seq is not None:
         return target.answer()
+    await _refuse_alt_account(session, shop_id, bargain_id, r.customer_id, helper_id, device_id)
     if r.status not in ("active",) or r.expires_at <= now or r.help_count >= r.helpers_needed:
         raise _refuse(r.status, r.expires_at, now)
     day = rules.help_day(now)
@@ -185,6 +188,19 @@ async def help_bargain(session: AsyncSession, shop_id: int, bargain_id: int, hel
         raise Conflict("device_help_limit_reached", f"This device can cut at most {r.dcap} bargain(s) a day.",
                        limit=r.dcap)
     raise _refuse(again.row.status, again.row.expires_at, now)
+
+
+async def _refuse_alt_account(session: AsyncSession, shop_id: int, bargain_id: int, owner_id: int, helper_id: int,
+                              device_id: str | None) -> None:
+    """The owner's other account (the same device or phone, directly or through one more account) is the owner."""
+    link = (await links.linked(session, shop_id, helper_id, [owner_id], device_id=device_id)).get(owner_id)
+    if link is None:
+        return
+    audit.refusal(session, audit.Event(shop_id=shop_id, kind=audit.RING_BLOCKED, reason=f"alt_account_{link}",
+                                       actor=f"customer:{helper_id}", target=f"bargain:{bargain_id}",
+                                       details={"owner_id": owner_id, "linked_by": link}))
+    raise Conflict("linked_account", "This account is linked to the bargain's owner (the same device or phone); "
+                   "share it with friends instead.", linked_by=link)
 
 
 def _subjects(helper_id: int, device_id: str | None) -> dict[str, str]:

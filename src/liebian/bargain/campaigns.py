@@ -16,7 +16,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.bargain import rules
-from liebian.bargain.schemas import CampaignDetail, CampaignIn, CampaignOut, CampaignPage, CampaignState, CampaignStats
+from liebian.bargain.schemas import (
+    CampaignDetail,
+    CampaignIn,
+    CampaignOut,
+    CampaignPage,
+    CampaignPatch,
+    CampaignState,
+    CampaignStats,
+    ConsoleCampaignPage,
+)
 from liebian.catalog import service as catalog
 from liebian.kit.clock import clock
 from liebian.kit.db import equal_filters
@@ -209,3 +218,77 @@ async def detail(session: AsyncSession, shop_id: int, campaign_id: int) -> Campa
     return CampaignDetail(**out(campaign, now).model_dump(), stats=CampaignStats(
         bargains=s.bargains, active=s.active, complete=s.complete, ordered=s.ordered, expired=s.expired,
         helps=int(s.helps)))
+
+
+# --- console: changes and the live list (console-marketing) -----------------------------------------------
+
+_NOT_NULL = ("title", "initiations_per_customer", "buy_anytime")
+
+
+async def update(session: AsyncSession, shop_id: int, campaign_id: int, body: CampaignPatch) -> CampaignOut:
+    """Change what can change while bargains run: title, end, limits, buy-anytime (new bargains), stock.
+
+    The daily help caps may be cleared with an explicit null (no cap); prices, helpers and duration never change.
+    """
+    now = clock.now()
+    current = await get_row(session, shop_id, campaign_id)
+    if current.state(now) in ("ended", "closed"):
+        raise Conflict("campaign_over", "This campaign is over and can no longer change.")
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    add_stock = changes.pop("add_stock", None)
+    if any(name in changes and changes[name] is None for name in _NOT_NULL):
+        raise Invalid("invalid_field", "title, initiations_per_customer and buy_anytime cannot be null.")
+    if "ends_at" in changes:
+        ends_at = changes["ends_at"]
+        if ends_at is not None and (ends_at <= now or ends_at <= current.starts_at):
+            raise Invalid("invalid_window", "ends_at must be in the future and after starts_at.")
+    if changes:
+        assignments = ", ".join(f"{name} = :{name}" for name in changes)  # names come from the schema only
+        await session.execute(text(f"UPDATE bargain_campaigns SET {assignments} WHERE id = :id AND shop_id = :s"),
+                              {**changes, "id": campaign_id, "s": shop_id})
+    if add_stock:
+        await _move_stock(session, current, add_stock)
+    return out(await get_row(session, shop_id, campaign_id), now)
+
+
+async def _move_stock(session: AsyncSession, campaign: CampaignRow, delta: int) -> None:
+    """Between the SKU and the campaign; campaign row first, then the SKU (the order checkout keeps)."""
+    if not campaign.own_stock:
+        raise Conflict("campaign_has_no_own_stock", "This campaign sells the SKU's stock; change the SKU's stock.")
+    moved = (await session.execute(
+        text("UPDATE bargain_campaigns SET stock = stock + :d, stock_left = stock_left + :d "
+             "WHERE id = :id AND status = 'active' AND stock_left + :d >= 0 RETURNING id"),
+        {"d": delta, "id": campaign.id})).first()
+    if moved is None:
+        raise Conflict("stock_would_go_negative", "The campaign has fewer units left than that.")
+    if delta > 0 and not await catalog.take_stock(session, campaign.shop_id, campaign.sku_id, delta):
+        raise Conflict("sku_stock_insufficient", "The SKU does not have that many units.")
+    if delta < 0:
+        await catalog.return_stock(session, campaign.shop_id, [(campaign.sku_id, -delta)])
+
+
+async def stats_of(session: AsyncSession, campaign_ids: list[int]) -> dict[int, CampaignStats]:
+    """The live counters of many campaigns in one grouped statement (as :func:`detail` counts one)."""
+    if not campaign_ids:
+        return {}
+    rows = {r.campaign_id: r for r in await session.execute(
+        text("SELECT campaign_id, count(*) AS bargains, "
+             "count(*) FILTER (WHERE status = 'active' AND expires_at > :now) AS active, "
+             "count(*) FILTER (WHERE status = 'complete' AND expires_at > :now) AS complete, "
+             "count(*) FILTER (WHERE status = 'ordered') AS ordered, "
+             "count(*) FILTER (WHERE status = 'expired' OR (status IN ('active', 'complete') "
+             "AND expires_at <= :now)) AS expired, coalesce(sum(help_count), 0) AS helps "
+             "FROM bargain_bargains WHERE campaign_id = ANY(:ids) GROUP BY campaign_id"),
+        {"ids": campaign_ids, "now": clock.now()})}
+    empty = CampaignStats(bargains=0, active=0, complete=0, ordered=0, expired=0, helps=0)
+    return {cid: CampaignStats(bargains=r.bargains, active=r.active, complete=r.complete, ordered=r.ordered,
+                               expired=r.expired, helps=int(r.helps)) if (r := rows.get(cid)) else empty
+            for cid in campaign_ids}
+
+
+async def console_list(session: AsyncSession, shop_id: int, **filters: Any) -> ConsoleCampaignPage:
+    """The console's list: :func:`list_campaigns` with each campaign's live counters."""
+    page = await list_campaigns(session, shop_id, **filters)
+    stats = await stats_of(session, [c.id for c in page.items])
+    return ConsoleCampaignPage(items=[CampaignDetail(**c.model_dump(), stats=stats[c.id]) for c in page.items],
+                               total=page.total, limit=page.limit, offset=page.offset)

@@ -37,6 +37,20 @@ class CampaignIn(BaseModel):
     stock: int | None = Field(default=None, ge=1, le=MAX_STOCK, description="units set aside from the SKU")
 
 
+class CampaignPatch(BaseModel):
+    """What can change while bargains run: prices, helpers and duration stay (bargains started on them)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Title | None = None
+    ends_at: AwareDatetime | None = None
+    initiations_per_customer: int | None = Field(default=None, ge=1, le=1000)
+    helps_per_helper_per_day: int | None = Field(default=None, ge=1, le=MAX_DAILY_CAP)
+    helps_per_device_per_day: int | None = Field(default=None, ge=1, le=MAX_DAILY_CAP)
+    buy_anytime: bool | None = Field(default=None, description="for bargains started from now on")
+    add_stock: int | None = Field(default=None, ge=-MAX_STOCK, le=MAX_STOCK,
+                                  description="move units between the SKU and the campaign (negative: back)")
+
+
 class CampaignOut(BaseModel):
     id: int
     product_id: int
@@ -74,6 +88,15 @@ class CampaignDetail(CampaignOut):
 
 class CampaignPage(BaseModel):
     items: list[CampaignOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ConsoleCampaignPage(BaseModel):
+    """The console's list: every campaign with its live bargain counters."""
+
+    items: list[CampaignDetail]
     total: int
     limit: int
     offset: int

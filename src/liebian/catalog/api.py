@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from liebian.catalog import service
+from liebian.catalog import promotions, service
 from liebian.catalog.schemas import (
     CategoryIn,
     CategoryOut,
@@ -12,6 +12,7 @@ from liebian.catalog.schemas import (
     ProductOut,
     ProductPage,
     ProductPatch,
+    ProductPut,
     SkuIn,
     SkuPatch,
     StockAdjustIn,
@@ -46,6 +47,7 @@ async def list_products(
 ) -> ProductPage:
     page = await service.list_products(session, shop.id, public=True, q=q, category_id=category_id,
                                        limit=limit, offset=offset)
+    page.items = await promotions.attach(session, shop.id, page.items)
     # Only a search's first page by someone identified (token or X-Device-Id) is told (campaigns records it
     # as a visit on channel ``search``): browsing, and anonymous searching, cost nothing.
     if q and q.strip() and offset == 0:
@@ -58,7 +60,9 @@ async def list_products(
 
 @router.get("/products/{product_id}", response_model=ProductOut)
 async def get_product(product_id: IdPath, shop: CurrentShop, session: DbSession) -> ProductOut:
-    return await service.get_product(session, shop.id, product_id, public=True)
+    """With the promotions running on it (group buys, bargains, flash sales: each its campaign and ``kind``)."""
+    product = await service.get_product(session, shop.id, product_id, public=True)
+    return (await promotions.attach(session, shop.id, [product]))[0]
 
 
 @router.get("/categories", response_model=list[CategoryOut])
@@ -89,6 +93,12 @@ async def console_product(product_id: IdPath, shop: ConsoleShop, session: DbSess
 @console.patch("/products/{product_id}", response_model=ProductOut)
 async def update_product(product_id: IdPath, body: ProductPatch, shop: ConsoleShop, session: DbSession) -> ProductOut:
     return await service.update_product(session, shop.id, product_id, body)
+
+
+@console.put("/products/{product_id}", response_model=ProductOut)
+async def replace_product(product_id: IdPath, body: ProductPut, shop: ConsoleShop, session: DbSession) -> ProductOut:
+    """The whole product at once, SKUs included (the console's edit form): all of it is saved, or none."""
+    return await service.replace_product(session, shop.id, product_id, body)
 
 
 @console.post("/products/{product_id}/publish", response_model=ProductOut)

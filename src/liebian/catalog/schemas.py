@@ -73,6 +73,40 @@ class ProductPatch(BaseModel):
         return value
 
 
+class SkuPut(SkuIn):
+    """A SKU of a whole product sent back: with ``id``, that SKU is changed; without, a new one is added.
+
+    ``stock_was``: the stock the form showed. Given, the change (``stock - stock_was``) is applied to the stock
+    as it is now, so units sold while the merchant was editing are not put back; without it, ``stock`` is set.
+    """
+
+    id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    stock_was: int | None = Field(default=None, ge=0, le=MAX_STOCK)
+
+
+class ProductPut(BaseModel):
+    """The whole product at once (the console's edit form): fields replaced, SKUs listed are kept (changed or
+    added), active SKUs not listed are archived, ``publish`` puts it on or off sale; all or nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=20_000)
+    images: list[ImageUrl] = Field(default_factory=list, max_length=20)
+    category: CategoryName | None = None
+    category_id: int | None = None
+    max_per_order: int | None = Field(default=None, ge=1, le=9999)
+    publish: bool
+    skus: list[SkuPut] = Field(min_length=1, max_length=200)
+
+    @field_validator("title")
+    @classmethod
+    def _strip_title(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("title must not be blank")
+        return value
+
+
 class SkuOut(BaseModel):
     id: int
     specs: dict[str, Any]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog.models import Category, Product, Sku
@@ -19,6 +21,7 @@ from liebian.catalog.schemas import (
     ProductOut,
     ProductPage,
     ProductPatch,
+    ProductPut,
     SkuIn,
     SkuOut,
     SkuPatch,
@@ -46,7 +49,7 @@ class SkuForSale:
     max_per_order: int | None
 
 
-async def _category_id(session: AsyncSession, shop_id: int, body: ProductIn) -> int | None:
+async def _category_id(session: AsyncSession, shop_id: int, body: ProductIn | ProductPut) -> int | None:
     if body.category_id is not None:
         await _require_category(session, shop_id, body.category_id)
         return body.category_id
@@ -120,6 +123,51 @@ async def update_product(session: AsyncSession, shop_id: int, product_id: int, p
             stmt = stmt.bindparams(bindparam("images", type_=JSONB))
         if (await session.execute(stmt, params)).first() is None:
             raise not_found("product")
+    return await get_product(session, shop_id, product_id, public=False)
+
+
+async def replace_product(session: AsyncSession, shop_id: int, product_id: int, body: ProductPut) -> ProductOut:
+    """The console's edit form in one transaction: a problem anywhere leaves the product as it was."""
+    current = await get_product(session, shop_id, product_id, public=False)
+    if current.status == "archived":
+        raise not_found("product")
+    known = {s.id for s in current.skus}
+    listed = [s.id for s in body.skus if s.id is not None]
+    if any(sku_id not in known for sku_id in listed):
+        raise not_found("sku")
+    if len(set(listed)) != len(listed):
+        raise Invalid("duplicate_sku", "A SKU is listed twice.")
+    _check_distinct_specs([dict(s.specs) for s in body.skus])
+    status = "published" if body.publish else ("draft" if current.status == "draft" else "unpublished")
+    await session.execute(
+        text("UPDATE products SET title = :title, description = :description, images = :images, "
+             "category_id = :category, max_per_order = :max, status = :status, updated_at = :now "
+             "WHERE id = :id AND shop_id = :shop").bindparams(bindparam("images", type_=JSONB)),
+        {"title": body.title, "description": body.description, "images": list(body.images),
+         "category": await _category_id(session, shop_id, body), "max": body.max_per_order, "status": status,
+         "now": clock.now(), "id": product_id, "shop": shop_id})
+    # Listed SKUs are active (an archived one listed again comes back); the others are archived, never
+    # deleted: orders and campaigns still name them.
+    await session.execute(
+        text("UPDATE skus SET archived = true WHERE shop_id = :shop AND product_id = :id AND NOT archived "
+             "AND id <> ALL(:keep)"), {"shop": shop_id, "id": product_id, "keep": listed})
+    changed = [{"id": s.id, "specs": dict(s.specs), "price_fen": s.price_fen, "stock": s.stock, "was": s.stock_was,
+                "code": s.code} for s in body.skus if s.id is not None]
+    if changed:
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    text("UPDATE skus SET specs = v.specs, price_fen = v.price_fen, code = v.code, archived = false, "
+                         "stock = CASE WHEN v.was IS NULL THEN v.stock ELSE skus.stock + v.stock - v.was END "
+                         "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id bigint, specs jsonb, price_fen bigint, "
+                         "stock bigint, was bigint, code text) WHERE skus.id = v.id AND skus.shop_id = :shop"),
+                    {"rows": json.dumps(changed, ensure_ascii=False), "shop": shop_id})
+        except IntegrityError as exc:  # the stock_not_negative check: more was taken off than is left
+            raise Conflict("stock_would_go_negative", "More units were sold meanwhile than the stock can lose now; "
+                           "reload the product and try again.") from exc
+    added = [s for s in body.skus if s.id is None]
+    if added:
+        await _insert_skus(session, shop_id, product_id, added)
     return await get_product(session, shop_id, product_id, public=False)
 
 

@@ -21,6 +21,7 @@ from liebian.community.schemas import (
     CommunityIn,
     CommunityOut,
     CommunityRedPacketIn,
+    ConsoleCommentPage,
     ConsolePostOut,
     ConsolePostPage,
     ConsoleReportOut,
@@ -265,11 +266,12 @@ async def shop_post(body: PostIn, shop: ConsoleShop, session: DbSession) -> Post
 
 @console.get("/posts", response_model=ConsolePostPage)
 async def console_posts(shop: ConsoleShop, session: DbSession, reported: bool | None = None,
-                        hidden: bool | None = None, author_id: OptionalId = None, limit: Limit = 20,
-                        offset: Offset = 0) -> ConsolePostPage:
-    """``reported=true``: reported posts, the most reported first."""
+                        hidden: bool | None = None, author_id: OptionalId = None,
+                        awaiting_review: bool | None = None, limit: Limit = 20, offset: Offset = 0) -> ConsolePostPage:
+    """``reported=true``: reported posts, the most reported first; ``awaiting_review=true``: visible posts with
+    reports not reviewed yet (the moderation queue)."""
     return await posts.console_list(session, shop, reported=reported, hidden=hidden, author_id=author_id,
-                                    limit=limit, offset=offset)
+                                    awaiting_review=awaiting_review, limit=limit, offset=offset)
 
 
 @console.get("/posts/{post_id}", response_model=ConsolePostOut)
@@ -285,6 +287,19 @@ async def hide_post(post_id: IdPath, shop: ConsoleShop, session: DbSession) -> C
 @console.post("/posts/{post_id}/unhide", response_model=ConsolePostOut)
 async def unhide_post(post_id: IdPath, shop: ConsoleShop, session: DbSession) -> ConsolePostOut:
     return await posts.set_hidden(session, shop, post_id, False)
+
+
+@console.post("/posts/{post_id}/approve", response_model=ConsolePostOut)
+async def approve_post(post_id: IdPath, shop: ConsoleShop, session: DbSession) -> ConsolePostOut:
+    """Keep the post: visible, its reports so far reviewed (it leaves the queue until new reports come)."""
+    return await posts.approve(session, shop, post_id)
+
+
+@console.get("/comments", response_model=ConsoleCommentPage)
+async def console_all_comments(shop: ConsoleShop, session: DbSession, hidden: bool | None = None,
+                               post_id: OptionalId = None, limit: Limit = 20, offset: Offset = 0) -> ConsoleCommentPage:
+    """The shop's comments, newest first, for moderation (hide with ``POST comments/{id}/hide``)."""
+    return await posts.console_comments(session, shop.id, hidden=hidden, post_id=post_id, limit=limit, offset=offset)
 
 
 @console.get("/posts/{post_id}/reports", response_model=list[ConsoleReportOut])

@@ -36,6 +36,7 @@ class Post(Base):
         CheckConstraint("char_length(title) BETWEEN 1 AND 60 AND char_length(body) <= 2000", name="lengths"),
         CheckConstraint("like_count >= 0 AND comment_count >= 0 AND report_count >= 0", name="counters"),
         CheckConstraint("hidden = (hidden_at IS NOT NULL)", name="hidden_at"),
+        CheckConstraint("reports_reviewed >= 0 AND reports_reviewed <= report_count", name="reports_reviewed"),
         Index("ix_community_posts_feed", "shop_id", "id", postgresql_where=text("NOT hidden")),
         Index("ix_community_posts_author", "shop_id", "author_id", "id"),
         Index("ix_community_posts_products", "product_ids", postgresql_using="gin"),
@@ -57,6 +58,10 @@ class Post(Base):
     like_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     comment_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))  # visible ones
     report_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # The console kept the post after its first ``reports_reviewed`` reports: it awaits review again only when
+    # more come in (``report_count > reports_reviewed``).
+    reports_reviewed: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     hidden: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
     hidden_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
@@ -78,6 +83,7 @@ class Comment(Base):
     __table_args__ = (
         CheckConstraint("char_length(body) BETWEEN 1 AND 500", name="body"),
         Index("ix_community_comments_post", "post_id", "id"),
+        Index("ix_community_comments_shop", "shop_id", "id"),  # the console's moderation list
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -26,6 +26,8 @@ from liebian.community import guard, rules
 from liebian.community.schemas import (
     Author,
     CommentOut,
+    ConsoleCommentOut,
+    ConsoleCommentPage,
     ConsolePostOut,
     ConsolePostPage,
     ConsoleReportOut,
@@ -44,7 +46,8 @@ from liebian.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from liebian.shops.service import ShopRef
 
 _COLUMNS = ("p.id, p.author_type, p.author_id, p.title, p.body, p.images, p.video_url, p.product_ids, p.share_code, "
-            "p.like_count, p.comment_count, p.report_count, p.hidden, p.hidden_at, p.created_at")
+            "p.like_count, p.comment_count, p.report_count, p.hidden, p.hidden_at, p.created_at, p.reports_reviewed, "
+            "p.reviewed_at")
 
 
 def post_not_found() -> NotFound:
@@ -254,10 +257,21 @@ async def report(session: AsyncSession, shop_id: int, customer_id: int, post_id:
 
 # --- console -----------------------------------------------------------------------------------------------
 
+def _console_out(shop: ShopRef, r: Any, names: dict[int, str]) -> ConsolePostOut:
+    return ConsolePostOut(**_out(shop, r, names, None).model_dump(), report_count=r.report_count,
+                          hidden_at=r.hidden_at, reports_reviewed=r.reports_reviewed, reviewed_at=r.reviewed_at,
+                          awaiting_review=not r.hidden and r.report_count > r.reports_reviewed)
+
+
 async def console_list(session: AsyncSession, shop: ShopRef, *, reported: bool | None, hidden: bool | None,
-                       author_id: int | None, limit: int, offset: int) -> ConsolePostPage:
-    """Every post; ``reported=true`` lists reported ones, the most reported first."""
+                       author_id: int | None, limit: int, offset: int,
+                       awaiting_review: bool | None = None) -> ConsolePostPage:
+    """Every post; ``reported=true`` lists reported ones, the most reported first; ``awaiting_review=true`` the
+    visible ones with reports not yet reviewed, the most unreviewed reports first."""
     clauses, params = ["p.shop_id = :s"], {"s": shop.id, "n": limit, "o": offset}
+    if awaiting_review is not None:
+        pending = "(NOT p.hidden AND p.report_count > p.reports_reviewed)"
+        clauses.append(pending if awaiting_review else f"NOT {pending}")
     if reported is not None:
         clauses.append("p.report_count > 0" if reported else "p.report_count = 0")
     if hidden is not None:
@@ -266,14 +280,14 @@ async def console_list(session: AsyncSession, shop: ShopRef, *, reported: bool |
         clauses.append("p.author_id = :author")
         params["author"] = author_id
     where = " AND ".join(clauses)
-    order = "p.report_count DESC, p.id DESC" if reported else "p.id DESC"
+    order = ("p.report_count - p.reports_reviewed DESC, p.id DESC" if awaiting_review
+             else "p.report_count DESC, p.id DESC" if reported else "p.id DESC")
     total = int((await session.execute(text(f"SELECT count(*) FROM community_posts p WHERE {where}"), params))
                 .scalar_one())
     rows = (await session.execute(text(f"SELECT {_COLUMNS}, NULL::boolean AS liked FROM community_posts p "
                                        f"WHERE {where} ORDER BY {order} LIMIT :n OFFSET :o"), params)).all()
     names = await _authors(session, shop, rows)
-    items = [ConsolePostOut(**_out(shop, r, names, None).model_dump(), report_count=r.report_count,
-                            hidden_at=r.hidden_at) for r in rows]
+    items = [_console_out(shop, r, names) for r in rows]
     return ConsolePostPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -282,8 +296,7 @@ async def console_get(session: AsyncSession, shop: ShopRef, post_id: int) -> Con
                                {"id": post_id, "s": shop.id})).first()
     if r is None:
         raise post_not_found()
-    return ConsolePostOut(**_out(shop, r, await _authors(session, shop, [r]), None).model_dump(),
-                          report_count=r.report_count, hidden_at=r.hidden_at)
+    return _console_out(shop, r, await _authors(session, shop, [r]))
 
 
 async def set_hidden(session: AsyncSession, shop: ShopRef, post_id: int, hidden: bool) -> ConsolePostOut:
@@ -319,3 +332,37 @@ async def set_comment_hidden(session: AsyncSession, shop_id: int, comment_id: in
     person = await customers.get(session, shop_id, r.customer_id)
     return CommentOut(id=r.id, post_id=r.post_id, nickname=person.nickname, avatar=person.avatar_url, body=r.body,
                       hidden=r.hidden, created_at=r.created_at)
+
+
+# --- console: review and the comments list (console-marketing) -----------------------------------------
+
+async def approve(session: AsyncSession, shop: ShopRef, post_id: int) -> ConsolePostOut:
+    """The console keeps the post: it is (again) visible and its reports so far are reviewed; it awaits review
+    again only when new reports come in. Idempotent."""
+    now = clock.now()
+    await session.execute(text(
+        "UPDATE community_posts SET hidden = false, hidden_at = NULL, reports_reviewed = report_count, "
+        "reviewed_at = :now WHERE id = :id AND shop_id = :s"), {"now": now, "id": post_id, "s": shop.id})
+    return await console_get(session, shop, post_id)
+
+
+async def console_comments(session: AsyncSession, shop_id: int, *, hidden: bool | None, post_id: int | None,
+                           limit: int, offset: int) -> ConsoleCommentPage:
+    """The shop's comments, newest first, with their post's title and their author (unmasked: the console)."""
+    clauses, params = ["c.shop_id = :s"], {"s": shop_id, "n": limit, "o": offset}
+    if hidden is not None:
+        clauses.append("c.hidden" if hidden else "NOT c.hidden")
+    if post_id is not None:
+        clauses.append("c.post_id = :post")
+        params["post"] = post_id
+    where = " AND ".join(clauses)
+    total = int((await session.execute(text(f"SELECT count(*) FROM community_comments c WHERE {where}"), params))
+                .scalar_one())
+    rows = (await session.execute(text(
+        "SELECT c.id, c.post_id, p.title AS post_title, c.customer_id, c.body, c.hidden, c.created_at "
+        f"FROM community_comments c JOIN community_posts p ON p.id = c.post_id WHERE {where} "
+        "ORDER BY c.id DESC LIMIT :n OFFSET :o"), params)).all()
+    people = await customers.profiles(session, shop_id, sorted({r.customer_id for r in rows}))
+    return ConsoleCommentPage(items=[ConsoleCommentOut(
+        **r._mapping, nickname=people[r.customer_id].nickname if r.customer_id in people else "") for r in rows],
+        total=total, limit=limit, offset=offset)

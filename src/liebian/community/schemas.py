@@ -54,6 +54,9 @@ class PostOut(BaseModel):
 class ConsolePostOut(PostOut):
     report_count: int
     hidden_at: datetime | None
+    reports_reviewed: int = 0  # reports the console already reviewed (it kept the post)
+    reviewed_at: datetime | None = None
+    awaiting_review: bool = False  # visible, with reports nobody reviewed yet
 
 
 class PostPage(BaseModel):
@@ -63,6 +66,26 @@ class PostPage(BaseModel):
 
 class ConsolePostPage(BaseModel):
     items: list[ConsolePostOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ConsoleCommentOut(BaseModel):
+    """A comment as the console's moderation list shows it: who wrote it (unmasked) and on which post."""
+
+    id: int
+    post_id: int
+    post_title: str
+    customer_id: int
+    nickname: str
+    body: str
+    hidden: bool
+    created_at: datetime
+
+
+class ConsoleCommentPage(BaseModel):
+    items: list[ConsoleCommentOut]
     total: int
     limit: int
     offset: int

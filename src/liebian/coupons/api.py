@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Header, Path
+from fastapi import APIRouter, Cookie, Header, Path, Request
 
 from liebian.coupons import redpackets, templates, wallet
 from liebian.coupons.schemas import (
     AvailableTemplate,
     ClaimIn,
+    ConsoleOfferOut,
+    ConsoleTemplatePage,
     CouponOut,
     CouponPage,
     CouponState,
@@ -25,9 +27,10 @@ from liebian.coupons.schemas import (
     RedPacketOut,
     TemplateIn,
     TemplateOut,
-    TemplatePage,
+    TemplatePatch,
     TemplateState,
 )
+from liebian.kit import ratelimit
 from liebian.kit.web import DbSession, IdPath, Limit, Offset, OptionalCustomerClaims
 from liebian.shops.deps import ConsoleShop, CurrentShop, ShopCustomer
 from liebian.shops.service import shop_customer
@@ -59,8 +62,16 @@ async def my_coupon(coupon_id: IdPath, shop: CurrentShop, customer: ShopCustomer
     return await wallet.get(session, shop.id, customer.subject_id, coupon_id)
 
 
-@router.post("/coupons/claim", response_model=CouponOut, status_code=201)
-async def claim(body: ClaimIn, shop: CurrentShop, customer: ShopCustomer, session: DbSession) -> CouponOut:
+async def _limit_claims(request: Request, shop_id: int, customer_id: int, target: str) -> None:
+    await ratelimit.enforce(request, [("claim_customer", f"c:{customer_id}"),
+                                      ("claim_ip", ratelimit.client_ip(request))], shop_id=shop_id,
+                            actor=f"customer:{customer_id}", target=target, what="claims")
+
+
+@router.post("/coupons/claim", response_model=CouponOut, status_code=201, responses=ratelimit.RATE_LIMITED)
+async def claim(body: ClaimIn, request: Request, shop: CurrentShop, customer: ShopCustomer,
+                session: DbSession) -> CouponOut:
+    await _limit_claims(request, shop.id, customer.subject_id, f"coupon_template:{body.template_id}")
     return await templates.claim(session, shop.id, customer.subject_id, body.template_id)
 
 
@@ -79,14 +90,17 @@ async def red_packet(code: CodePath, shop: CurrentShop, session: DbSession,
     return await redpackets.page(session, shop.id, code, viewer)
 
 
-@router.post("/red-packets/{code}/claim", response_model=PacketClaimResult, status_code=201)
+@router.post("/red-packets/{code}/claim", response_model=PacketClaimResult, status_code=201,
+             responses=ratelimit.RATE_LIMITED)
 async def claim_red_packet(
-    code: CodePath, shop: CurrentShop, customer: ShopCustomer, session: DbSession,
+    code: CodePath, request: Request, shop: CurrentShop, customer: ShopCustomer, session: DbSession,
     x_device_id: Annotated[str | None, Header(pattern=DEVICE_ID)] = None,
     lb_did: Annotated[str | None, Cookie(pattern=DEVICE_ID)] = None,
 ) -> PacketClaimResult:
     """One part per friend; what this customer got, as a coupon. ``X-Device-Id`` (or the H5 ``lb_did`` cookie)
-    names the device, for the per-device caps."""
+    names the device, for the per-device caps; the sender's and claimers' other accounts (the same device or
+    phone) are refused with ``linked_account``."""
+    await _limit_claims(request, shop.id, customer.subject_id, f"red_packet:{code}")
     return await redpackets.claim(session, shop.id, customer.subject_id, code, x_device_id or lb_did)
 
 
@@ -97,15 +111,24 @@ async def create_template(body: TemplateIn, shop: ConsoleShop, session: DbSessio
     return await templates.create(session, shop.id, body)
 
 
-@console.get("/templates", response_model=TemplatePage)
+@console.get("/templates", response_model=ConsoleTemplatePage)
 async def list_templates(shop: ConsoleShop, session: DbSession, status: TemplateState | None = None,
-                         limit: Limit = 20, offset: Offset = 0) -> TemplatePage:
-    return await templates.list_templates(session, shop.id, status=status, limit=limit, offset=offset)
+                         limit: Limit = 20, offset: Offset = 0) -> ConsoleTemplatePage:
+    """Newest first, each with its live counters (issued, remaining, used)."""
+    return await templates.console_list(session, shop.id, status=status, limit=limit, offset=offset)
 
 
 @console.get("/templates/{template_id}", response_model=TemplateOut)
 async def get_template(template_id: IdPath, shop: ConsoleShop, session: DbSession) -> TemplateOut:
     return await templates.get(session, shop.id, template_id)
+
+
+@console.patch("/templates/{template_id}", response_model=TemplateOut)
+async def update_template(template_id: IdPath, body: TemplatePatch, shop: ConsoleShop,
+                          session: DbSession) -> TemplateOut:
+    """Name, quantity (not below what was issued), per-customer limit, a fixed-date template's end; coupons
+    already claimed keep their own terms."""
+    return await templates.update(session, shop.id, template_id, body)
 
 
 @console.post("/templates/{template_id}/disable", response_model=TemplateOut)
@@ -119,13 +142,16 @@ async def create_offer(body: OfferIn, shop: ConsoleShop, session: DbSession) -> 
     return await redpackets.create_offer(session, shop.id, body)
 
 
-@console.get("/red-packet-offers", response_model=list[OfferOut])
-async def list_offers(shop: ConsoleShop, session: DbSession) -> list[OfferOut]:
-    return await redpackets.list_offers(session, shop.id)
+@console.get("/red-packet-offers", response_model=list[ConsoleOfferOut])
+async def list_offers(shop: ConsoleShop, session: DbSession, limit: Limit = 100,
+                      offset: Offset = 0) -> list[ConsoleOfferOut]:
+    """Newest first, each with the packets it granted and the parts claimed."""
+    return await redpackets.console_offers(session, shop.id, limit=limit, offset=offset)
 
 
 @console.patch("/red-packet-offers/{offer_id}", response_model=OfferOut)
 async def update_offer(offer_id: IdPath, body: OfferPatch, shop: ConsoleShop, session: DbSession) -> OfferOut:
-    """Turn the offer on or off; packets already granted stay claimable."""
-    return await redpackets.set_enabled(session, shop.id, offer_id, body.enabled)
+    """Turn the offer on or off (pause it), or change its terms; packets already granted stay claimable on the
+    terms they were granted on."""
+    return await redpackets.update_offer(session, shop.id, offer_id, body)
 

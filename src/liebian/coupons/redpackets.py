@@ -34,15 +34,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.coupons import rules, wallet
 from liebian.coupons.schemas import (
+    ConsoleOfferOut,
     MyRedPacket,
     OfferIn,
     OfferOut,
+    OfferPatch,
     PacketClaimOut,
     PacketClaimResult,
     RedPacketOut,
 )
+from liebian.customers import links
 from liebian.customers import service as customers
 from liebian.events import OrderPaid, OrderRefunded
+from liebian.kit import audit
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from liebian.kit.ids import token
@@ -109,6 +113,51 @@ async def set_enabled(session: AsyncSession, shop_id: int, offer_id: int, enable
     if row is None:
         raise offer_not_found()
     return OfferOut(**row._mapping)
+
+
+async def update_offer(session: AsyncSession, shop_id: int, offer_id: int, body: OfferPatch) -> OfferOut:
+    """Any field; the split is checked as a whole. Packets already granted keep the terms they were granted on."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if any(value is None for name, value in changes.items() if name != "name"):
+        raise Invalid("invalid_field", "Leave a field out to keep it; only name can be null.")
+    current = (await session.execute(text(f"SELECT {OFFER_COLUMNS} FROM coupon_red_packet_offers WHERE id = :id "
+                                          "AND shop_id = :s FOR UPDATE"), {"id": offer_id, "s": shop_id})).first()
+    if current is None:
+        raise offer_not_found()
+    merged = dict(current._mapping) | changes
+    problems = rules.split_problems(merged["total_fen"], merged["parts"], merged["min_part_fen"])
+    if problems:
+        raise Invalid(*problems[0])
+    if not changes:
+        return OfferOut(**current._mapping)
+    assignments = ", ".join(f"{name} = :{name}" for name in changes)  # names come from the schema only
+    row = (await session.execute(text(
+        f"UPDATE coupon_red_packet_offers SET {assignments}, updated_at = :now WHERE id = :id AND shop_id = :s "
+        f"RETURNING {OFFER_COLUMNS}"), {**changes, "now": clock.now(), "id": offer_id, "s": shop_id})).one()
+    return OfferOut(**row._mapping)
+
+
+async def console_offers(session: AsyncSession, shop_id: int, *, limit: int, offset: int) -> list[ConsoleOfferOut]:
+    """Newest first, each with the packets it granted and the parts friends claimed (two grouped statements)."""
+    offers = (await session.execute(text(
+        f"SELECT {OFFER_COLUMNS} FROM coupon_red_packet_offers WHERE shop_id = :s ORDER BY id DESC "
+        "LIMIT :limit OFFSET :offset"), {"s": shop_id, "limit": limit, "offset": offset})).all()
+    ids = [o.id for o in offers]
+    granted = {r.offer_id: r for r in await session.execute(text(
+        "SELECT offer_id, count(*) AS packets, coalesce(sum(total_fen), 0) AS fen, coalesce(sum(parts), 0) AS parts "
+        "FROM coupon_red_packets WHERE shop_id = :s AND offer_id = ANY(:ids) GROUP BY offer_id"),
+        {"s": shop_id, "ids": ids})} if ids else {}
+    claimed = {r.offer_id: r for r in await session.execute(text(
+        "SELECT p.offer_id, count(*) AS parts, coalesce(sum(x.amount_fen), 0) AS fen FROM coupon_red_packets p "
+        "JOIN coupon_red_packet_parts x ON x.packet_id = p.id WHERE p.shop_id = :s AND p.offer_id = ANY(:ids) "
+        "AND x.customer_id IS NOT NULL GROUP BY p.offer_id"), {"s": shop_id, "ids": ids})} if ids else {}
+    found = []
+    for o in offers:
+        g, c = granted.get(o.id), claimed.get(o.id)
+        found.append(ConsoleOfferOut(**o._mapping, packets=g.packets if g else 0, granted_fen=int(g.fen) if g else 0,
+                                     parts_total=int(g.parts) if g else 0, parts_claimed=c.parts if c else 0,
+                                     claimed_fen=int(c.fen) if c else 0))
+    return found
 
 
 # --- granting ---------------------------------------------------------------------------------------
@@ -307,6 +356,23 @@ async def _admitted(session: AsyncSession, p: Any, customer_id: int) -> None:
                         "red packet.")
 
 
+async def _refuse_alt_account(session: AsyncSession, p: Any, customer_id: int, device_id: str | None,
+                              claimers: list[int]) -> None:
+    """One person, one part: not a second part through an alt account (the same device or phone as someone who
+    claimed, directly or through one more account), nor a part of their own packet through one."""
+    owner = [p.customer_id] if p.customer_id is not None else []
+    found = await links.linked(session, p.shop_id, customer_id, [*claimers, *owner], device_id=device_id)
+    if not found:
+        return
+    other, link = min(found.items())
+    audit.refusal(session, audit.Event(shop_id=p.shop_id, kind=audit.RING_BLOCKED, reason=f"alt_account_{link}",
+                                       actor=f"customer:{customer_id}", target=f"red_packet:{p.id}",
+                                       details={"linked_to": other, "linked_by": link,
+                                                "owner": other == p.customer_id}))
+    raise Conflict("linked_account", "This account is linked to someone who has a part of this red packet or sent "
+                   "it (the same device or phone).", linked_by=link)
+
+
 def already_claimed() -> Conflict:
     return Conflict("red_packet_already_claimed", "You have already claimed a part of this red packet.")
 
@@ -321,7 +387,8 @@ async def claim(session: AsyncSession, shop_id: int, customer_id: int, code: str
     p = await _packet(session, shop_id, code)
     seen = (await session.execute(text(
         "SELECT count(*) FILTER (WHERE customer_id IS NULL) AS free, bool_or(customer_id = :c) AS mine, "
-        "bool_or(device_id = :d) AS device FROM coupon_red_packet_parts WHERE packet_id = :p"),
+        "bool_or(device_id = :d) AS device, array_agg(customer_id) FILTER (WHERE customer_id IS NOT NULL) "
+        "AS claimers FROM coupon_red_packet_parts WHERE packet_id = :p"),
         {"p": p.id, "c": customer_id, "d": device_id})).one()
     if seen.mine:
         raise already_claimed()
@@ -332,6 +399,7 @@ async def claim(session: AsyncSession, shop_id: int, customer_id: int, code: str
     if seen.device:
         raise device_claimed()
     await _admitted(session, p, customer_id)
+    await _refuse_alt_account(session, p, customer_id, device_id, seen.claimers or [])
     if not await _count_today(session, shop_id, f"c:{customer_id}", p.daily_claims_per_customer, now):
         raise TooManyRequests("red_packet_daily_limit", f"At most {p.daily_claims_per_customer} red-packet claims "
                               "a day; come back tomorrow.")

@@ -83,6 +83,30 @@ class TemplatePage(BaseModel):
     offset: int
 
 
+class TemplatePatch(BaseModel):
+    """What can change after coupons were claimed: those already claimed keep their own terms and dates."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    total_quantity: int | None = Field(default=None, ge=1, le=MAX_QUANTITY, description="never below what was issued")
+    per_customer_limit: int | None = Field(default=None, ge=1, le=100)
+    valid_to: AwareDatetime | None = Field(default=None, description=(
+        "fixed-date templates only: claimable (and new coupons valid) until this time"))
+
+
+class ConsoleTemplateOut(TemplateOut):
+    used: int  # coupons of this template that paid part of an order
+
+
+class ConsoleTemplatePage(BaseModel):
+    """The console's list: every template with how many of its coupons were used."""
+
+    items: list[ConsoleTemplateOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class AvailableTemplate(BaseModel):
     """A template the customer can still claim."""
 
@@ -153,8 +177,20 @@ class OfferIn(BaseModel):
 
 
 class OfferPatch(BaseModel):
+    """Any of the offer's fields; packets already granted keep the terms they were granted on."""
+
     model_config = ConfigDict(extra="forbid")
-    enabled: bool
+    enabled: bool | None = None
+    name: Name | None = None
+    total_fen: int | None = Field(default=None, ge=1, le=100_000_000)
+    parts: int | None = Field(default=None, ge=1, le=MAX_PARTS)
+    min_part_fen: int | None = Field(default=None, ge=1, le=100_000_000)
+    min_order_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
+    claim_hours: int | None = Field(default=None, ge=1, le=30 * 24)
+    coupon_valid_days: int | None = Field(default=None, ge=1, le=365)
+    coupon_threshold_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
+    daily_claims_per_customer: int | None = Field(default=None, ge=1, le=1000)
+    daily_claims_per_device: int | None = Field(default=None, ge=1, le=1000)
 
 
 class OfferOut(BaseModel):
@@ -172,6 +208,16 @@ class OfferOut(BaseModel):
     enabled: bool
     created_at: datetime
     updated_at: datetime
+
+
+class ConsoleOfferOut(OfferOut):
+    """An offer with what it granted: packets sent to buyers, parts their friends claimed."""
+
+    packets: int
+    granted_fen: int
+    parts_total: int
+    parts_claimed: int
+    claimed_fen: int
 
 
 class PacketClaimOut(BaseModel):

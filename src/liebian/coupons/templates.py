@@ -25,11 +25,14 @@ from liebian.catalog import service as catalog
 from liebian.coupons import rules, wallet
 from liebian.coupons.schemas import (
     AvailableTemplate,
+    ConsoleTemplateOut,
+    ConsoleTemplatePage,
     CouponOut,
     ScopeIn,
     TemplateIn,
     TemplateOut,
     TemplatePage,
+    TemplatePatch,
     TemplateState,
 )
 from liebian.kit.clock import clock
@@ -235,3 +238,47 @@ async def claim(session: AsyncSession, shop_id: int, customer_id: int, template_
         shop_id=shop_id, customer_id=customer_id, name=t.name, terms=terms_of(t), scope_type=t.scope_type,
         scope_ids=[int(i) for i in t.scope_ids], stackable=t.stackable, valid_from=valid_from, valid_to=valid_to,
         template_id=t.id), now)
+
+
+# --- console: changes and the live list (console-marketing) -----------------------------------------------
+
+async def update(session: AsyncSession, shop_id: int, template_id: int, body: TemplatePatch) -> TemplateOut:
+    """Name, quantity (never below what was issued), per-customer limit, and a fixed-date template's end."""
+    now = clock.now()
+    current = await get_row(session, shop_id, template_id)
+    if current.status == "disabled":
+        raise Conflict("coupon_template_disabled", "This coupon is no longer offered and cannot change.")
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if any(value is None for value in changes.values()):
+        raise Invalid("invalid_field", "Leave a field out to keep it; none can be null.")
+    if "total_quantity" in changes and changes["total_quantity"] < current.issued:
+        raise Invalid("total_below_issued", f"{current.issued} coupons were already issued; the quantity cannot be "
+                      "lower.", issued=current.issued)
+    if "valid_to" in changes:
+        if current.valid_to is None:
+            raise Invalid("invalid_validity", "This template's coupons are valid N days after the claim; it has no "
+                          "end date to change.")
+        if changes["valid_to"] <= now or (current.valid_from is not None and changes["valid_to"] <= current.valid_from):
+            raise Invalid("invalid_validity", "valid_to must be in the future and after valid_from.")
+    if not changes:
+        return out(current, now)
+    assignments = ", ".join(f"{name} = :{name}" for name in changes)  # names come from the schema only
+    row = (await session.execute(text(
+        f"UPDATE coupon_templates SET {assignments} WHERE id = :id AND shop_id = :s "
+        f"AND issued <= coalesce(CAST(:floor AS integer), issued) RETURNING {COLUMNS}"),
+        {**changes, "id": template_id, "s": shop_id, "floor": changes.get("total_quantity")})).first()
+    if row is None:  # claims went past the new quantity meanwhile
+        raise Conflict("total_below_issued", "More coupons were issued meanwhile; reload and try again.")
+    return out(row, now)
+
+
+async def console_list(session: AsyncSession, shop_id: int, *, status: TemplateState | None, limit: int,
+                       offset: int) -> ConsoleTemplatePage:
+    """:func:`list_templates` with each template's used coupons, counted in one grouped statement."""
+    page = await list_templates(session, shop_id, status=status, limit=limit, offset=offset)
+    ids = [t.id for t in page.items]
+    used = {r.template_id: int(r.used) for r in await session.execute(text(
+        "SELECT template_id, count(*) AS used FROM coupons WHERE template_id = ANY(:ids) AND shop_id = :s "
+        "AND status = 'used' GROUP BY template_id"), {"ids": ids, "s": shop_id})} if ids else {}
+    return ConsoleTemplatePage(items=[ConsoleTemplateOut(**t.model_dump(), used=used.get(t.id, 0))
+                                      for t in page.items], total=page.total, limit=page.limit, offset=page.offset)

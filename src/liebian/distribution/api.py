@@ -15,7 +15,7 @@ from liebian.distribution import commissions, promoters, queries, withdrawals
 from liebian.distribution.rules import mask_nickname
 from liebian.kit import idempotency
 from liebian.kit.errors import Invalid, not_found
-from liebian.kit.web import DbSession, IdempotencyKeyHeader, IdPath, Limit, Offset
+from liebian.kit.web import DbSession, IdempotencyKeyHeader, IdPath, Limit, Offset, OptionalCustomerClaims
 from liebian.payouts import service as payouts
 from liebian.shops.deps import ConsoleShop, CurrentShop, ShopCustomer
 
@@ -34,6 +34,36 @@ class InvitationIn(BaseModel):
 class WithdrawalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_fen: int = Field(gt=0, le=10**10)
+
+
+class PromoterLevelOut(BaseModel):
+    name: str
+    min_sales_fen: int
+    multiplier_bps: int
+
+
+class ProgrammeOut(BaseModel):
+    enabled: bool
+    promoter_qualification: Literal["everyone", "apply", "threshold"]
+    qualification_threshold_fen: int
+    levels: int
+    level_rates_bps: list[int]
+    promoter_levels: list[PromoterLevelOut]
+    settle_after_days: int
+    withdrawal_min_fen: int
+    withdrawal_fee_bps: int
+    withdrawal_daily_limit_fen: int
+    withdrawal_max_fen: int
+    withdrawal_auto_approve_fen: int
+    withdrawn_today_fen: int | None  # signed in only
+
+
+@router.get("/programme", response_model=ProgrammeOut)
+async def programme(shop: CurrentShop, session: DbSession, claims: OptionalCustomerClaims) -> ProgrammeOut:
+    """The shop's distribution programme as a customer may read it (no login needed): how to become a
+    promoter, default rates, ranks, settlement delay and the withdrawal terms (minimum, fee, limits)."""
+    viewer = claims.subject_id if claims is not None and claims.shop_id == shop.id else None
+    return ProgrammeOut(**await queries.programme(session, shop.id, viewer))
 
 
 @router.post("/apply")
@@ -156,6 +186,7 @@ async def put_product_commission(product_id: IdPath, body: ProductCommissionIn, 
 
 @console.delete("/products/{product_id}/commission", status_code=204)
 async def delete_product_commission(product_id: IdPath, shop: ConsoleShop, session: DbSession) -> None:
+    await catalog.get_product(session, shop.id, product_id, public=False)  # another shop's product is 404
     await commissions.set_product_rule(session, shop.id, product_id, None, (0, 0))
 
 
@@ -163,7 +194,8 @@ async def delete_product_commission(product_id: IdPath, shop: ConsoleShop, sessi
 async def list_promoters(shop: ConsoleShop, session: DbSession,
                          status: Literal["pending", "active", "rejected", "disabled"] | None = None,
                          limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
-    return {"items": await promoters.list_promoters(session, shop.id, status=status, limit=limit, offset=offset)}
+    """Each with nickname, rank, team size, commission pending and settled, and withdrawable balance."""
+    return await queries.console_promoters(session, shop.id, status=status, limit=limit, offset=offset)
 
 
 @console.get("/promoters/{customer_id}")
@@ -202,7 +234,8 @@ class RejectIn(BaseModel):
 @console.get("/withdrawals")
 async def list_withdrawals(shop: ConsoleShop, session: DbSession, state: WithdrawalState | None = None,
                            limit: Limit = 20, offset: Offset = 0) -> dict[str, Any]:
-    return {"items": await withdrawals.list_withdrawals(session, shop.id, state=state, limit=limit, offset=offset)}
+    """Waiting ones first (oldest first), then the rest newest first; with nickname and the transfer's state."""
+    return await withdrawals.console_list(session, shop.id, state=state, limit=limit, offset=offset)
 
 
 @console.post("/withdrawals/{withdrawal_id}/approve")

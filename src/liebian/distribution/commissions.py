@@ -29,15 +29,18 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.customers import links
 from liebian.customers import service as customers
 from liebian.distribution import promoters
 from liebian.distribution import rules as dist
 from liebian.events import OrderCompleted, OrderPaid, OrderRefunded
 from liebian.fission import attribution, binding
+from liebian.kit import audit
 from liebian.kit.clock import clock
 from liebian.kit.errors import NotFound
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import COMMISSION_EXPENSE, commission_pending, payable_to_customer, promoter_debt
+from liebian.orders import contact as order_contact
 from liebian.orders import queries as orders
 from liebian.orders.schemas import OrderOut
 from liebian.payouts import service as payouts
@@ -129,6 +132,9 @@ async def on_order_paid(session: AsyncSession, event: OrderPaid) -> None:
     if not payees:
         return
     order = await orders.get_order(session, event.shop_id, event.order_id)
+    payees = await _without_alt_accounts(session, event.shop_id, event.customer_id, order, payees)
+    if not payees:
+        return
     lines = [dist.Line(line_id=ln.id, product_id=ln.product_id, quantity=ln.quantity, base_fen=ln.payable_fen)
              for ln in order.lines if ln.payable_fen > 0]
     rules_ = await _product_rules(session, event.shop_id, sorted({ln.product_id for ln in lines}))
@@ -143,6 +149,22 @@ async def on_order_paid(session: AsyncSession, event: OrderPaid) -> None:
     # Only what this statement inserted is posted: a repeated event inserts nothing and posts nothing.
     await _post_accrual(session, event.shop_id, event.order_id, f"order:{event.order_id}",
                         [(r.beneficiary_id, r.amount_fen) for r in inserted])
+
+
+async def _without_alt_accounts(session: AsyncSession, shop_id: int, buyer_id: int, order: OrderOut,
+                                payees: list[dist.Beneficiary]) -> list[dist.Beneficiary]:
+    """Nobody earns on a purchase by their own other account (the same device or phone as the buyer, directly or
+    through one more account, the order's phone included): that level is left unpaid and the refusal audited."""
+    found = await links.linked(session, shop_id, buyer_id, [p.customer_id for p in payees],
+                               phone_hash=order_contact.phone_hash(order))
+    if not found:
+        return payees
+    await audit.record(session, *[audit.Event(
+        shop_id=shop_id, kind=audit.SELF_REFERRAL, reason=f"alt_account_{found[p.customer_id]}",
+        actor=f"customer:{p.customer_id}", target=f"order:{order.order_no}",
+        details={"level": p.level, "buyer_id": buyer_id, "linked_by": found[p.customer_id]})
+        for p in payees if p.customer_id in found])
+    return [p for p in payees if p.customer_id not in found]
 
 
 async def _post_accrual(session: AsyncSession, shop_id: int, order_id: int, ref: str,
@@ -182,6 +204,9 @@ async def _accrue_rebate(session: AsyncSession, event: OrderCompleted, settings:
     if inviter is None or inviter == event.customer_id:
         return
     order = await orders.get_order(session, event.shop_id, event.order_id)
+    if not await _without_alt_accounts(session, event.shop_id, event.customer_id, order,
+                                       [dist.Beneficiary(level=0, customer_id=inviter, multiplier_bps=10_000)]):
+        return  # inviting one's own other account earns no rebate
     base = sum(ln.payable_fen - ln.refunded_fen for ln in order.lines)
     amount = dist.rebate_amount(settings, base)
     if amount <= 0:

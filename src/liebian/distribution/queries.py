@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import service as customers
-from liebian.distribution import promoters
+from liebian.distribution import promoters, withdrawals
 from liebian.distribution import rules as dist
 from liebian.fission import team
 from liebian.kit.checks import Violation
@@ -48,6 +48,21 @@ async def me(session: AsyncSession, shop_id: int, customer_id: int) -> dict[str,
             "team_direct": direct, "team_second": second}
 
 
+async def programme(session: AsyncSession, shop_id: int, customer_id: int | None) -> dict[str, Any]:
+    """The programme as customers may read it: how one becomes a promoter, the default rates, the ranks, when
+    commissions settle and the withdrawal terms; for a signed-in customer, what they took out today."""
+    s = await promoters.settings_of(session, shop_id)
+    today = None if customer_id is None else await withdrawals.withdrawn_today(session, shop_id, customer_id)
+    return {"enabled": s.enabled, "promoter_qualification": s.promoter_qualification,
+            "qualification_threshold_fen": s.qualification_threshold_fen, "levels": s.levels,
+            "level_rates_bps": s.level_rates_bps,
+            "promoter_levels": [lv.model_dump() for lv in s.promoter_levels],
+            "settle_after_days": s.settle_after_days, "withdrawal_min_fen": s.withdrawal_min_fen,
+            "withdrawal_fee_bps": s.withdrawal_fee_bps, "withdrawal_daily_limit_fen": s.withdrawal_daily_limit_fen,
+            "withdrawal_max_fen": withdrawals.MAX_SINGLE_FEN,
+            "withdrawal_auto_approve_fen": s.withdrawal_auto_approve_fen, "withdrawn_today_fen": today}
+
+
 async def commissions(session: AsyncSession, shop_id: int, *, beneficiary_id: int | None = None,
                       order_no: str | None = None, status: str | None = None, limit: int = 20,
                       offset: int = 0) -> list[dict[str, Any]]:
@@ -72,6 +87,41 @@ async def leaderboard(session: AsyncSession, shop_id: int, *, limit: int = 20) -
     return [{"rank": i, "customer_id": r.beneficiary_id, "settled_fen": int(r.fen), "orders": r.orders,
              "nickname": names[r.beneficiary_id].nickname if r.beneficiary_id in names else None}
             for i, r in enumerate(rows, start=1)]
+
+
+async def console_promoters(session: AsyncSession, shop_id: int, *, status: str | None, limit: int,
+                            offset: int) -> dict[str, Any]:
+    """The console's promoter list: each with nickname, rank, team size and money by state, read for the
+    whole page in a fixed number of statements."""
+    settings = await promoters.settings_of(session, shop_id)
+    params = {"s": shop_id, "st": status, "n": limit, "o": offset}
+    where = "shop_id = :s AND (CAST(:st AS text) IS NULL OR status = :st)"
+    total = int((await session.execute(text(f"SELECT count(*) FROM distribution_promoters WHERE {where}"),
+                                       params)).scalar_one())
+    rows = (await session.execute(
+        text("SELECT customer_id, status, level, sales_fen, invite_code, applied_at, decided_at "
+             f"FROM distribution_promoters WHERE {where} ORDER BY applied_at DESC, customer_id LIMIT :n OFFSET :o"),
+        params)).all()
+    ids = [r.customer_id for r in rows]
+    names = await customers.profiles(session, shop_id, ids)
+    teams = await team.counts(session, shop_id, ids, now=clock.now())
+    money = {r.beneficiary_id: r for r in await session.execute(
+        text("SELECT beneficiary_id, coalesce(sum(amount_fen - cancelled_fen) FILTER (WHERE status = 'pending'), 0) "
+             f"AS pending, coalesce(sum({_NET}) FILTER (WHERE status = 'settled'), 0) AS settled "
+             "FROM distribution_commissions WHERE shop_id = :s AND beneficiary_id = ANY(:ids) GROUP BY beneficiary_id"),
+        {"s": shop_id, "ids": ids})} if ids else {}
+    balances = await ledger.account_balances(session, shop_id, [payable_to_customer(c) for c in ids]) if ids else {}
+    items = []
+    for r in rows:
+        level = dist.level_for_sales(settings.promoter_levels, r.sales_fen)
+        direct, second = teams.get(r.customer_id, (0, 0))
+        m = money.get(r.customer_id)
+        items.append({**r._mapping, "nickname": names[r.customer_id].nickname if r.customer_id in names else None,
+                      "level": level, "level_name": settings.promoter_levels[level].name,
+                      "team_direct": direct, "team_second": second, "team_size": direct + second,
+                      "pending_fen": int(m.pending) if m else 0, "settled_fen": int(m.settled) if m else 0,
+                      "withdrawable_fen": -balances.get(payable_to_customer(r.customer_id), 0)})
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 # --- invariants ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.customers import service as customers
 from liebian.distribution import promoters
 from liebian.distribution import rules as dist
 from liebian.events import TransferEnded
@@ -55,11 +56,19 @@ async def _withdrawn_today(session: AsyncSession, shop_id: int, customer_id: int
         {"s": shop_id, "c": customer_id, "since": _day_start(now)})).scalar_one())
 
 
+MAX_SINGLE_FEN = NAME_REQUIRED_FROM_FEN - 1  # the largest single withdrawal (see ``request``)
+
+
+async def withdrawn_today(session: AsyncSession, shop_id: int, customer_id: int) -> int:
+    """What counts against the customer's daily limit right now."""
+    return await _withdrawn_today(session, shop_id, customer_id, clock.now())
+
+
 async def request(session: AsyncSession, shop_id: int, customer_id: int, amount_fen: int) -> dict[str, Any]:
     settings = await promoters.settings_of(session, shop_id)
     if amount_fen >= NAME_REQUIRED_FROM_FEN:  # WeChat would need the payee's real name; we keep none
         raise Invalid("withdrawal_too_large", "A single withdrawal is below 2,000 CNY; split larger amounts.",
-                      max_fen=NAME_REQUIRED_FROM_FEN - 1)
+                      max_fen=MAX_SINGLE_FEN)
     await payouts.lock_balance(session, shop_id, customer_id)
     now = clock.now()
     available = await payouts.available_fen(session, shop_id, customer_id)
@@ -161,3 +170,22 @@ async def get(session: AsyncSession, shop_id: int, withdrawal_id: int,
         raise not_found("withdrawal")
     return view(row)
 
+
+
+async def console_list(session: AsyncSession, shop_id: int, *, state: str | None, limit: int,
+                       offset: int) -> dict[str, Any]:
+    """The console's review list: waiting ones first (oldest first among them: first come, first paid),
+    then the rest newest first; each with the promoter's nickname and its transfer bill's state."""
+    params = {"s": shop_id, "st": state, "n": limit, "o": offset}
+    where = "shop_id = :s AND (CAST(:st AS text) IS NULL OR state = :st)"
+    total = int((await session.execute(text(f"SELECT count(*) FROM distribution_withdrawals WHERE {where}"),
+                                       params)).scalar_one())
+    rows = (await session.execute(
+        text(f"SELECT {_COLUMNS} FROM distribution_withdrawals WHERE {where} ORDER BY state = 'pending_review' DESC, "
+             "CASE WHEN state = 'pending_review' THEN id END, id DESC LIMIT :n OFFSET :o"), params)).all()
+    names = await customers.profiles(session, shop_id, sorted({r.customer_id for r in rows}))
+    bills = await payouts.transfer_states(session, shop_id=shop_id,
+                                          out_bill_nos=[r.out_bill_no for r in rows if r.out_bill_no])
+    items = [view(r) | {"nickname": names[r.customer_id].nickname if r.customer_id in names else None,
+                        "transfer_state": bills.get(r.out_bill_no) if r.out_bill_no else None} for r in rows]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

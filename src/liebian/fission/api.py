@@ -13,6 +13,8 @@ from liebian.catalog import service as catalog
 from liebian.customers import service as customers
 from liebian.fission import attribution, binding, rules, shares
 from liebian.fission import images as share_images
+from liebian.kit import ratelimit
+from liebian.kit.auth import Claims
 from liebian.kit.clock import clock
 from liebian.kit.errors import Invalid
 from liebian.kit.web import (
@@ -111,7 +113,8 @@ _VISIT_DOC: dict[str, Any] = {
 }
 
 
-@router.post("/visits", status_code=201, response_model=VisitOut, openapi_extra=_VISIT_DOC)
+@router.post("/visits", status_code=201, response_model=VisitOut, openapi_extra=_VISIT_DOC,
+             responses={429: {"description": "Too many visits from this customer, device or address: `rate_limited`"}})
 async def visit(request: Request) -> Response:
     """Logged in: the visit may bind the customer. Anonymous: ``X-Device-Id`` keeps the visit until login.
 
@@ -129,6 +132,12 @@ async def visit(request: Request) -> Response:
         raise Invalid("visitor_unknown", "Send a customer token, or an X-Device-Id for an anonymous visitor.")
     code = rules.code_from_scene(body.share_code) or body.share_code
     db = request.app.state.db
+    # Counted in this process (no I/O on the hottest write): per customer, device and address.
+    over = ratelimit.count_local(request, [
+        ("visit_customer", None if claims is None else f"c:{claims.subject_id}"),
+        ("visit_device", device_id), ("visit_ip", ratelimit.client_ip(request))])
+    if over:
+        await _refuse_visit(request, shop, over, claims, device_id, code)
     await refresh_shared_clock(request)
     async with db.driver_transaction() as conn:
         result = await binding.record_settled_visit(conn, slug=shop, code=code, claims=claims, device_id=device_id,
@@ -142,6 +151,17 @@ async def visit(request: Request) -> Response:
     return JSONResponse({"visit_id": result.visit_id, "bound_promoter_id": result.bound_promoter_id,
                          "target_type": result.share.target_type, "target_id": result.share.target_id},
                         status_code=201)
+
+
+async def _refuse_visit(request: Request, slug: str, over: list[ratelimit.Verdict], claims: Claims | None,
+                        device_id: str | None, code: str) -> None:
+    shop_id = None
+    if any(v.first_refusal for v in over):  # the shop is only looked up for the audit trail
+        async with request.app.state.db.unit_of_work() as session:
+            shop_id = (await shops.shop_by_slug(session, slug)).id
+    actor = f"customer:{claims.subject_id}" if claims is not None else f"device:{device_id}"
+    await ratelimit.refuse_local(request, over, shop_id=shop_id, actor=actor, target=f"share:{code[:32]}",
+                                 what="visits")
 
 
 @router.get("/shares/{code}/qr.png", response_class=Response)
@@ -223,6 +243,7 @@ async def order_attribution(order_no: Annotated[str, Path(max_length=32)], shop:
 
 @console.get("/customers/{customer_id}/binding-history")
 async def binding_history(customer_id: IdPath, shop: ConsoleShop, session: DbSession) -> dict[str, Any]:
+    await customers.get(session, shop.id, customer_id)  # another shop's customer is 404, not an empty history
     return {"items": await binding.history(session, shop.id, customer_id)}
 
 

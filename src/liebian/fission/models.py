@@ -95,6 +95,8 @@ class Attribution(Base):
     __table_args__ = (
         Index("ix_fission_attributions_sharer", "shop_id", "sharer_id"),
         Index("ix_fission_attributions_order_no", "shop_id", "order_no", unique=True),
+        # The console's cascade tree reads a cascade's orders by its share ids.
+        Index("ix_fission_attributions_share", "share_id", postgresql_where=text("share_id IS NOT NULL")),
     )
 
     order_id: Mapped[int] = mapped_column(primary_key=True)

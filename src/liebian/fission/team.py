@@ -42,3 +42,20 @@ async def members(session: AsyncSession, shop_id: int, promoter_id: int, *, leve
 async def count(session: AsyncSession, shop_id: int, promoter_id: int, *, level: int, now: datetime) -> int:
     return int((await session.execute(text(f"SELECT count(*) FROM ({_level_sql(level)}) t"),
                                        {"s": shop_id, "p": promoter_id, "now": now})).scalar_one())
+
+
+async def counts(session: AsyncSession, shop_id: int, promoter_ids: list[int], *,
+                 now: datetime) -> dict[int, tuple[int, int]]:
+    """(direct, second-level) team sizes of many promoters in two grouped statements (a console page)."""
+    if not promoter_ids:
+        return {}
+    params = {"s": shop_id, "ids": promoter_ids, "now": now}
+    direct = {r.promoter_id: int(r.n) for r in await session.execute(text(
+        f"SELECT b.promoter_id, count(*) AS n FROM fission_bindings b WHERE b.shop_id = :s "
+        f"AND b.promoter_id = ANY(:ids) AND {_ACTIVE} GROUP BY b.promoter_id"), params)}
+    second = {r.promoter_id: int(r.n) for r in await session.execute(text(
+        "SELECT d.promoter_id, count(*) AS n FROM fission_bindings d JOIN fission_bindings b "
+        "ON b.shop_id = d.shop_id AND b.promoter_id = d.customer_id WHERE d.shop_id = :s "
+        "AND d.promoter_id = ANY(:ids) AND (d.expires_at IS NULL OR d.expires_at > :now) "
+        f"AND {_ACTIVE} AND b.customer_id <> d.promoter_id GROUP BY d.promoter_id"), params)}
+    return {p: (direct.get(p, 0), second.get(p, 0)) for p in promoter_ids}

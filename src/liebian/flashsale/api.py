@@ -16,6 +16,7 @@ from liebian.flashsale.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPage,
+    CampaignPatch,
     ConsoleCampaignDetail,
     ConsoleCampaignOut,
     ConsoleCampaignPage,
@@ -81,6 +82,13 @@ async def list_campaigns(shop: ConsoleShop, session: DbSession, state: ConsoleFi
 @console.get("/campaigns/{campaign_id}", response_model=ConsoleCampaignDetail)
 async def get_campaign(campaign_id: IdPath, shop: ConsoleShop, session: DbSession) -> ConsoleCampaignDetail:
     return await campaigns.detail(session, shop.id, campaign_id)
+
+
+@console.patch("/campaigns/{campaign_id}", response_model=ConsoleCampaignOut)
+async def update_campaign(campaign_id: IdPath, body: CampaignPatch, shop: ConsoleShop,
+                          session: DbSession) -> ConsoleCampaignOut:
+    """Title and end until the slot ends; price, per-customer limit and start only before it starts."""
+    return await campaigns.update(session, shop.id, campaign_id, body)
 
 
 @console.post("/campaigns/{campaign_id}/end", response_model=ConsoleCampaignOut)

@@ -23,6 +23,7 @@ from liebian.flashsale.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPage,
+    CampaignPatch,
     CampaignStats,
     ConsoleCampaignDetail,
     ConsoleCampaignOut,
@@ -211,3 +212,63 @@ async def detail(session: AsyncSession, shop_id: int, campaign_id: int) -> Conso
     return ConsoleCampaignDetail(
         **console_out(campaign, clock.now(), left.get(campaign_id)).model_dump(),
         stats=CampaignStats(orders=s.orders, returned_orders=s.returned, failed_entries=s.failed, buyers=s.buyers))
+
+
+# --- console: changes (console-marketing) ---------------------------------------------------------------
+
+_BEFORE_START = ("price_fen", "per_customer_limit", "starts_at")
+
+
+async def update(session: AsyncSession, shop_id: int, campaign_id: int, body: CampaignPatch) -> ConsoleCampaignOut:
+    """Change a slot that has not ended: its title and end; before it starts, also its price, limit and start.
+
+    Units never move here (they were carved out of the SKU when the slot was made). Redis is told after commit
+    (its counters hold the window and the limit).
+    """
+    now = clock.now()
+    current = await get_row(session, shop_id, campaign_id)
+    if not current.open or current.ends_at <= now:
+        raise Conflict("flashsale_ended", "This flash sale has already ended.")
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if any(changes.get(name, 0) is None for name in (*_BEFORE_START, "ends_at")):
+        raise Invalid("invalid_field", "price_fen, per_customer_limit, starts_at and ends_at cannot be null.")
+    before_start = [name for name in _BEFORE_START if name in changes]
+    if before_start and current.starts_at <= now:
+        raise Conflict("flashsale_started", "A running slot's price, limit and start can no longer change.",
+                       fields=before_start)
+    merged: dict[str, Any] = {"price_fen": current.price_fen, "per_customer_limit": current.per_customer_limit,
+              "starts_at": current.starts_at, "ends_at": current.ends_at} | changes
+    list_price = current.price_fen + 1  # the price was checked when the slot was made; check it again if it moves
+    if "price_fen" in changes:
+        sku = (await catalog.skus_for_sale(session, shop_id, [current.sku_id])).get(current.sku_id)
+        if sku is None:
+            raise Invalid("sku_not_found", f"The slot's SKU {current.sku_id} is no longer for sale.")
+        list_price = sku.price_fen
+    problems = rules.campaign_problems(price_fen=merged["price_fen"], list_price_fen=list_price, stock=current.stock,
+                                       per_customer_limit=merged["per_customer_limit"], starts_at=merged["starts_at"],
+                                       ends_at=merged["ends_at"], now=now)
+    if problems:
+        code = problems[0][0]
+        raise Invalid(code, " ".join(detail for c, detail in problems if c == code))
+    if changes:
+        await _apply_changes(session, current, changes, guard_start=bool(before_start), now=now)
+    redis_stock.invalidate_after_commit(session, [campaign_id])
+    return console_out(await get_row(session, shop_id, campaign_id), now)
+
+
+async def _apply_changes(session: AsyncSession, current: CampaignRow, changes: dict[str, Any], *, guard_start: bool,
+                         now: datetime) -> None:
+    """One guarded UPDATE: still open, and not started when the start-sensitive fields move."""
+    assignments = ", ".join(f"{name} = :{name}" for name in changes)  # names come from the schema only
+    guard = " AND starts_at > :now" if guard_start else ""
+    try:
+        async with session.begin_nested():
+            row = (await session.execute(
+                text(f"UPDATE flashsale_campaigns SET {assignments} WHERE id = :id AND shop_id = :s "
+                     f"AND status = 'active' AND ends_at > :now{guard} RETURNING id"),
+                {**changes, "id": current.id, "s": current.shop_id, "now": now})).first()
+    except IntegrityError as exc:  # the exclusion constraint: another active slot of this SKU overlaps
+        raise Conflict("flashsale_slot_overlaps", "Another flash-sale slot of this SKU overlaps this window; "
+                       "slots of one SKU follow each other.") from exc
+    if row is None:
+        raise Conflict("flashsale_started", "The slot started or ended meanwhile; reload it.")

@@ -31,6 +31,7 @@ from liebian.flashsale import campaigns, ports, redis_stock
 from liebian.flashsale.redis_stock import QUEUED_SET, TRIM, Keys
 from liebian.flashsale.schemas import EntryIn, EntryOut
 from liebian.flashsale.stock import ENTRY, EntryContext, campaign_of_entry, new_entry_id
+from liebian.kit import crypto
 from liebian.kit import redis as kit_redis
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, after_commit
@@ -44,6 +45,10 @@ BATCH = 100
 DRAIN_LOCK_MS = 15_000
 
 
+def _context(shop_id: int, customer_id: int) -> str:
+    return f"flashsale-entry:{shop_id}:{customer_id}"
+
+
 def entry_not_found() -> NotFound:
     return NotFound("flashsale_entry_not_found", "No such flash-sale entry.")
 
@@ -55,7 +60,9 @@ async def enter(session: AsyncSession, shop: ShopRef, customer_id: int, campaign
     r = redis_stock.client()
     if r is not None:
         entry_id = new_entry_id(campaign_id)
-        payload = {"id": entry_id, "c": customer_id, "q": body.quantity, "a": body.address.model_dump(),
+        # The phone travels sealed through Redis, as orders keep it (liebian.kit.crypto).
+        address = crypto.vault().seal_contact(body.address.model_dump(), _context(shop.id, customer_id))
+        payload = {"id": entry_id, "c": customer_id, "q": body.quantity, "a": address,
                    "pm": body.payment_method, "t": now.timestamp()}
         try:
             await redis_stock.take(session, r, shop_id=shop.id, campaign_id=campaign_id, customer_id=customer_id,
@@ -161,7 +168,8 @@ async def _order_one(session: AsyncSession, shop: ShopRef, campaign_id: int, sku
     try:
         async with session.begin_nested():
             await ports.orders.get().place(session, shop, int(e["c"]), campaign_id=campaign_id, sku_id=sku_id,
-                                           quantity=int(e["q"]), address=e["a"], payment_method=e["pm"])
+                                           quantity=int(e["q"]), payment_method=e["pm"],
+                                           address=crypto.vault().open_contact(e["a"], _context(shop.id, int(e["c"]))))
         return True
     except Exception as exc:
         code = exc.code if isinstance(exc, Problem) else "internal_error"

@@ -27,6 +27,17 @@ class CampaignIn(BaseModel):
     ends_at: AwareDatetime
 
 
+class CampaignPatch(BaseModel):
+    """Title and end while the slot has not ended; price, limit and start only before it starts."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Title | None = None
+    price_fen: int | None = Field(default=None, ge=1, le=MAX_FEN, description="only before the slot starts")
+    per_customer_limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT, description="only before it starts")
+    starts_at: AwareDatetime | None = Field(default=None, description="only before the slot starts")
+    ends_at: AwareDatetime | None = None
+
+
 class CampaignOut(BaseModel):
     id: int
     product_id: int

@@ -15,6 +15,7 @@ from liebian.groupbuy.schemas import (
     CampaignPage,
     CampaignPatch,
     CampaignState,
+    ConsoleCampaignPage,
     ConsoleGroupDetail,
     ConsoleGroupPage,
     GroupOut,
@@ -22,7 +23,7 @@ from liebian.groupbuy.schemas import (
     OpenGroupOut,
 )
 from liebian.kit.clock import clock
-from liebian.kit.web import MAX_ID, DbSession, IdPath, Limit, Offset
+from liebian.kit.web import MAX_ID, DbSession, IdPath, Limit, Offset, OptionalCustomerClaims
 from liebian.shops.deps import ConsoleShop, CurrentShop
 
 router = APIRouter(prefix="/api/v1/shops/{shop}/groupbuy", tags=["customer: group buying"])
@@ -51,9 +52,12 @@ async def open_groups(campaign_id: IdPath, shop: CurrentShop, session: DbSession
 
 
 @router.get("/groups/{group_id}", response_model=GroupOut)
-async def group(group_id: IdPath, shop: CurrentShop, session: DbSession) -> GroupOut:
-    """The group page a shared link opens: no login needed, nicknames masked, no personal data."""
-    return await queries.group_page(session, shop.id, group_id)
+async def group(group_id: IdPath, shop: CurrentShop, session: DbSession,
+                claims: OptionalCustomerClaims) -> GroupOut:
+    """The group page a shared link opens: no login needed, nicknames masked, no personal data; logged in,
+    ``viewer`` also says whether one is in the group or why one cannot join it."""
+    viewer = claims.subject_id if claims is not None and claims.shop_id == shop.id else None
+    return await queries.group_page(session, shop.id, group_id, viewer)
 
 
 # --- console ---------------------------------------------------------------------------------------
@@ -63,12 +67,14 @@ async def create_campaign(body: CampaignIn, shop: ConsoleShop, session: DbSessio
     return await campaigns.create(session, shop.id, body)
 
 
-@console.get("/campaigns", response_model=CampaignPage)
+@console.get("/campaigns", response_model=ConsoleCampaignPage)
 async def list_campaigns(shop: ConsoleShop, session: DbSession, status: CampaignState | None = None,
                          sku_id: OptionalId = None, product_id: OptionalId = None,
-                         new_customers_only: bool | None = None, limit: Limit = 20, offset: Offset = 0) -> CampaignPage:
-    return await campaigns.list_campaigns(session, shop.id, state=status, sku_id=sku_id, product_id=product_id,
-                                          new_customers_only=new_customers_only, limit=limit, offset=offset)
+                         new_customers_only: bool | None = None, limit: Limit = 20,
+                         offset: Offset = 0) -> ConsoleCampaignPage:
+    """Newest first, each with its live counters (groups open, succeeded, failed; members paid)."""
+    return await campaigns.console_list(session, shop.id, state=status, sku_id=sku_id, product_id=product_id,
+                                        new_customers_only=new_customers_only, limit=limit, offset=offset)
 
 
 @console.get("/campaigns/{campaign_id}", response_model=CampaignDetail)

@@ -28,6 +28,7 @@ from liebian.groupbuy.schemas import (
     CampaignPatch,
     CampaignState,
     CampaignStats,
+    ConsoleCampaignPage,
     TierOut,
 )
 from liebian.kit.clock import clock
@@ -290,3 +291,35 @@ async def detail(session: AsyncSession, shop_id: int, campaign_id: int) -> Campa
     stats = CampaignStats(groups=s.groups, pending=s.pending, open=s.open, succeeded=s.succeeded, failed=s.failed,
                           completed_by_shop=s.cbs, members_paid=m.paid, members_refunded=m.refunded)
     return CampaignDetail(**out(campaign, clock.now()).model_dump(), stats=stats)
+
+
+async def stats_of(session: AsyncSession, campaign_ids: list[int]) -> dict[int, CampaignStats]:
+    """The live counters of many campaigns in two grouped statements (a console page, not one per row)."""
+    if not campaign_ids:
+        return {}
+    groups = {r.campaign_id: r for r in await session.execute(
+        text("SELECT campaign_id, count(*) AS groups, count(*) FILTER (WHERE status = 'pending') AS pending, "
+             "count(*) FILTER (WHERE status = 'open') AS open, "
+             "count(*) FILTER (WHERE status = 'succeeded') AS succeeded, "
+             "count(*) FILTER (WHERE status = 'failed') AS failed, count(*) FILTER (WHERE completed_by_shop) AS cbs "
+             "FROM groupbuy_groups WHERE campaign_id = ANY(:ids) GROUP BY campaign_id"), {"ids": campaign_ids})}
+    members = {r.campaign_id: r for r in await session.execute(
+        text("SELECT campaign_id, count(*) FILTER (WHERE paid_at IS NOT NULL) AS paid, "
+             "count(*) FILTER (WHERE status = 'refunded') AS refunded FROM groupbuy_members "
+             "WHERE campaign_id = ANY(:ids) GROUP BY campaign_id"), {"ids": campaign_ids})}
+    found: dict[int, CampaignStats] = {}
+    for cid in campaign_ids:
+        g, m = groups.get(cid), members.get(cid)
+        found[cid] = CampaignStats(
+            groups=g.groups if g else 0, pending=g.pending if g else 0, open=g.open if g else 0,
+            succeeded=g.succeeded if g else 0, failed=g.failed if g else 0, completed_by_shop=g.cbs if g else 0,
+            members_paid=m.paid if m else 0, members_refunded=m.refunded if m else 0)
+    return found
+
+
+async def console_list(session: AsyncSession, shop_id: int, **filters: Any) -> ConsoleCampaignPage:
+    """The console's list: :func:`list_campaigns` with each campaign's live counters."""
+    page = await list_campaigns(session, shop_id, **filters)
+    stats = await stats_of(session, [c.id for c in page.items])
+    return ConsoleCampaignPage(items=[CampaignDetail(**c.model_dump(), stats=stats[c.id]) for c in page.items],
+                               total=page.total, limit=page.limit, offset=page.offset)

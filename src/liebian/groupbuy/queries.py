@@ -16,14 +16,16 @@ from liebian.groupbuy.schemas import (
     ConsoleGroupPage,
     ConsoleMember,
     GroupOut,
+    GroupViewer,
     OpenGroupOut,
     PublicMember,
     TierOut,
 )
-from liebian.groupbuy.seats import group_not_found
+from liebian.groupbuy.seats import campaign_refusal, group_not_found, join_refusal
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
 from liebian.kit.db import equal_filters
+from liebian.kit.errors import Conflict
 from liebian.payments import service as payments
 
 _GROUP_COLUMNS = ("id, campaign_id, status, size, min_size, slots_taken, paid_count, leader_customer_id, created_at, "
@@ -36,8 +38,29 @@ def _seconds_left(expires_at: datetime | None, now: datetime) -> int | None:
     return None if expires_at is None else max(0, int((expires_at - now).total_seconds()))
 
 
-async def group_page(session: AsyncSession, shop_id: int, group_id: int) -> GroupOut:
-    """What a friend sees from a shared link: members who paid (nicknames masked), places left, countdown."""
+async def _viewer(session: AsyncSession, shop_id: int, g: Any, campaign: campaigns.CampaignRow, viewer_id: int,
+                  now: datetime) -> GroupViewer:
+    """The viewer's own seat, else the refusal checkout would give them (the same functions decide)."""
+    seat = (await session.execute(
+        text("SELECT is_leader, status, order_no FROM groupbuy_members WHERE group_id = :g AND customer_id = :c "
+             "AND status IN ('held', 'paid') LIMIT 1"), {"g": g.id, "c": viewer_id})).first()
+    refusal = None
+    if seat is None:
+        refusal = campaign_refusal(campaign, now) or await join_refusal(session, shop_id, campaign, g.id, viewer_id,
+                                                                        now)
+        if refusal is None and g.status == "succeeded":
+            refusal = Conflict("group_closed", "This group has already succeeded; open a new one or join another.")
+        elif refusal is None and g.slots_taken >= g.size:
+            refusal = Conflict("group_full", "This group is full.", group_id=g.id)
+    return GroupViewer(is_member=seat is not None, is_leader=bool(seat and seat.is_leader),
+                       member_status=seat.status if seat else None, order_no=seat.order_no if seat else None,
+                       can_join=seat is None and refusal is None,
+                       refusal=refusal.code if refusal else None, refusal_detail=refusal.detail if refusal else None)
+
+
+async def group_page(session: AsyncSession, shop_id: int, group_id: int, viewer_id: int | None = None) -> GroupOut:
+    """What a friend sees from a shared link: members who paid (nicknames masked), places left, countdown;
+    a signed-in viewer also learns their own seat or why they cannot join."""
     g = (await session.execute(text(f"SELECT {_GROUP_COLUMNS} FROM groupbuy_groups WHERE id = :g AND shop_id = :s"),
                                {"g": group_id, "s": shop_id})).first()
     if g is None:
@@ -62,7 +85,8 @@ async def group_page(session: AsyncSession, shop_id: int, group_id: int) -> Grou
         group_price_fen=campaign.group_price_fen, leader_price_fen=campaign.leader_price_fen,
         final_unit_price_fen=g.final_unit_price_fen,
         ladder=[TierOut(size=t.size, price_fen=t.price_fen) for t in campaign.tiers] if campaign.has_ladder else None,
-        sku_id=campaign.sku_id, product_id=campaign.product_id)
+        sku_id=campaign.sku_id, product_id=campaign.product_id,
+        viewer=await _viewer(session, shop_id, g, campaign, viewer_id, now) if viewer_id is not None else None)
 
 
 async def open_groups(session: AsyncSession, shop_id: int, campaign_id: int, *, limit: int = 20) -> list[OpenGroupOut]:

@@ -104,10 +104,31 @@ class CampaignPage(BaseModel):
     offset: int
 
 
+class ConsoleCampaignPage(BaseModel):
+    """The console's list: every campaign with its live group counters."""
+
+    items: list[CampaignDetail]
+    total: int
+    limit: int
+    offset: int
+
+
 class PublicMember(BaseModel):
     nickname: str  # masked
     avatar: str | None
     is_leader: bool
+
+
+class GroupViewer(BaseModel):
+    """The signed-in viewer's place in the group: their own seat, or why they cannot join it now."""
+
+    is_member: bool
+    is_leader: bool
+    member_status: Literal["held", "paid"] | None  # held: their order is waiting for payment
+    order_no: str | None  # their own order in this group
+    can_join: bool
+    refusal: str | None  # the problem code a join would meet now (e.g. already_in_group, group_full)
+    refusal_detail: str | None
 
 
 class GroupOut(BaseModel):
@@ -130,6 +151,7 @@ class GroupOut(BaseModel):
     ladder: list[TierOut] | None
     sku_id: int
     product_id: int
+    viewer: GroupViewer | None = None  # only for a signed-in customer of the shop
 
 
 class OpenGroupOut(BaseModel):

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,7 @@ from liebian.groupbuy import campaigns, rules
 from liebian.groupbuy.campaigns import CampaignRow
 from liebian.groupbuy.ports import SeatQuote, SeatRequest
 from liebian.groupbuy.rules import Role
-from liebian.kit.errors import Conflict, Invalid, NotFound
+from liebian.kit.errors import Conflict, Invalid, NotFound, Problem
 from liebian.shops import service as shops
 
 KIND = "groupbuy"
@@ -61,12 +62,9 @@ async def quote(session: AsyncSession, req: SeatRequest) -> SeatQuote:
     campaign = await campaigns.get_row(session, req.shop_id, campaign_id)
     if item.sku_id != campaign.sku_id:
         raise Invalid("sku_not_in_campaign", f"This campaign sells SKU {campaign.sku_id}.", sku_id=item.sku_id)
-    state = campaign.state(req.now)
-    if state == "scheduled":
-        raise Conflict("campaign_not_started", "This group buy has not started yet.",
-                       starts_at=campaign.starts_at.isoformat())
-    if state != "active":
-        raise Conflict("campaign_over", "This group buy is over.")
+    refusal = campaign_refusal(campaign, req.now)
+    if refusal is not None:
+        raise refusal
     if campaign.per_customer_limit is not None and item.quantity > campaign.per_customer_limit:
         raise Conflict("per_customer_limit_exceeded",
                        f"At most {campaign.per_customer_limit} per customer in this group buy.")
@@ -117,21 +115,42 @@ async def _seat(session: AsyncSession, req: SeatRequest, campaign: CampaignRow, 
     raise Conflict("group_full", "This group is full.", group_id=group_id)
 
 
-async def _check_joinable(session: AsyncSession, req: SeatRequest, campaign: CampaignRow, group_id: int) -> None:
-    """Friendly answers before any row is touched; the guarded UPDATE that follows is what decides."""
+def campaign_refusal(campaign: CampaignRow, now: datetime) -> Problem | None:
+    """Why nobody can open or join a group of this campaign now; None while it runs."""
+    state = campaign.state(now)
+    if state == "scheduled":
+        return Conflict("campaign_not_started", "This group buy has not started yet.",
+                        starts_at=campaign.starts_at.isoformat())
+    if state != "active":
+        return Conflict("campaign_over", "This group buy is over.")
+    return None
+
+
+async def join_refusal(session: AsyncSession, shop_id: int, campaign: CampaignRow, group_id: int, customer_id: int,
+                       now: datetime) -> Problem | None:
+    """Why this customer cannot join this group (checkout raises it; the group page shows it); None: they may
+    try, and the guarded UPDATE that takes the seat decides."""
     group = (await session.execute(
         text("SELECT g.campaign_id, g.status, g.expires_at, EXISTS (SELECT 1 FROM groupbuy_members m "
              "WHERE m.group_id = g.id AND m.customer_id = :c AND m.status IN ('held', 'paid')) AS member "
              "FROM groupbuy_groups g WHERE g.id = :g AND g.shop_id = :s"),
-        {"g": group_id, "s": req.shop_id, "c": req.customer_id})).first()
+        {"g": group_id, "s": shop_id, "c": customer_id})).first()
     if group is None or group.campaign_id != campaign.id:
-        raise group_not_found()
+        return group_not_found()
     if group.member:
-        raise Conflict("already_in_group", "You are already in this group.")
-    if group.status == "failed" or (group.status == "open" and group.expires_at <= req.now):
-        raise Conflict("group_closed", "This group has ended; open a new one or join another.")
-    if campaign.new_customers_only and not (await customers.get(session, req.shop_id, req.customer_id)).is_new:
-        raise Conflict("new_customers_only", "Only new customers can join groups of this campaign; you can open one.")
+        return Conflict("already_in_group", "You are already in this group.")
+    if group.status == "failed" or (group.status == "open" and group.expires_at <= now):
+        return Conflict("group_closed", "This group has ended; open a new one or join another.")
+    if campaign.new_customers_only and not (await customers.get(session, shop_id, customer_id)).is_new:
+        return Conflict("new_customers_only", "Only new customers can join groups of this campaign; you can open one.")
+    return None
+
+
+async def _check_joinable(session: AsyncSession, req: SeatRequest, campaign: CampaignRow, group_id: int) -> None:
+    """Friendly answers before any row is touched; the guarded UPDATE that follows is what decides."""
+    refusal = await join_refusal(session, req.shop_id, campaign, group_id, req.customer_id, req.now)
+    if refusal is not None:
+        raise refusal
 
 
 async def _take_seat(session: AsyncSession, req: SeatRequest, group_id: int) -> bool:

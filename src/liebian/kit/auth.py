@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from liebian.kit.clock import clock
 from liebian.kit.errors import Unauthorized
+from liebian.kit.revocation import Revocations
 
 Kind = Literal["customer", "staff"]
 _ALGORITHM = "HS256"
@@ -28,6 +30,9 @@ class Claims:
     subject_id: int
     shop_id: int
     role: str | None = None
+    token_id: str | None = None  # the ``jti``: what "log out" revokes
+    issued_ms: int = 0
+    expires_at: int = 0  # epoch seconds
 
 
 class TokenSigner:
@@ -38,6 +43,12 @@ class TokenSigner:
         # share visit. Only valid signatures are kept (an exception is never cached); expiry and kind are
         # still checked on every call, against the clock.
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._signed_payload)
+        # Revocation is checked on every call too, in memory (see liebian.kit.revocation).
+        self.revocations = Revocations()
+
+    @property
+    def lifetime(self) -> timedelta:
+        return self._lifetime
 
     @property
     def lifetime_seconds(self) -> int:
@@ -55,7 +66,9 @@ class TokenSigner:
             "shp": claims.shop_id,
             "rol": claims.role,
             "iat": int(now.timestamp()),
+            "ims": int(now.timestamp() * 1000),
             "exp": int((now + self._lifetime).timestamp()),
+            "jti": secrets.token_urlsafe(12),
         }
         return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
 
@@ -78,8 +91,12 @@ class TokenSigner:
             raise Unauthorized("token_expired", "The access token has expired; log in again.")
         if payload["knd"] != kind:
             raise Unauthorized("invalid_token", f"This endpoint needs a {kind} token.")
-        return Claims(kind=kind, subject_id=int(payload["sub"]), shop_id=int(payload["shp"]),
-                      role=payload.get("rol"))
+        subject_id, token_id = int(payload["sub"]), payload.get("jti")
+        issued_ms = int(payload.get("ims") or int(payload.get("iat") or 0) * 1000)
+        if self.revocations.revoked(kind, subject_id, token_id, issued_ms):
+            raise Unauthorized("token_revoked", "This session was logged out; log in again.")
+        return Claims(kind=kind, subject_id=subject_id, shop_id=int(payload["shp"]), role=payload.get("rol"),
+                      token_id=token_id, issued_ms=issued_ms, expires_at=int(payload["exp"]))
 
 
 def hash_password(password: str) -> str:

@@ -11,15 +11,17 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, data_key: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if data_key:  # a migration that seals stored personal data needs it (never written to the config file)
+        config.attributes["liebian.data_key"] = data_key
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, data_key: str | None = None) -> None:
+    command.upgrade(alembic_config(url, data_key), revision)
 
 
 async def upgrade_async(url: str) -> None:

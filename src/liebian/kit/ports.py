@@ -3,6 +3,8 @@ Protocol, and the composition root (``liebian.wiring``) installs the implementat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from liebian.kit.errors import ServiceUnavailable
@@ -24,3 +26,12 @@ class Port(Generic[T]):
         if self._value is None:
             raise ServiceUnavailable(self._code, self._detail)
         return self._value
+
+    @contextmanager
+    def preserved(self) -> Iterator[None]:
+        """For tests that build a second app in one process: the first app's implementation comes back after."""
+        saved = self._value
+        try:
+            yield
+        finally:
+            self._value = saved

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.kit import audit
 from liebian.kit.auth import Claims, Kind, TokenSigner
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
@@ -39,11 +40,23 @@ async def token_signer(request: Request) -> TokenSigner:
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed after the endpoint returns and before the answer is sent."""
-    async with database(request).unit_of_work() as session:
-        if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
-            await clock.refresh(session)  # several API processes share the sandbox clock
-        yield session
+    """One transaction per request, committed after the endpoint returns and before the answer is sent.
+
+    Refusals kept for the audit trail (``audit.refusal``) are written whether it commits or rolls back.
+    """
+    db = database(request)
+    holder: list[AsyncSession] = []
+    try:
+        async with db.unit_of_work() as session:
+            holder.append(session)
+            if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
+                await clock.refresh(session)  # several API processes share the sandbox clock
+            yield session
+            await audit.record(session, *audit.take_pending(session))
+    except Exception:
+        if holder:
+            await audit.write(db, audit.take_pending(holder[0]))
+        raise
 
 
 async def refresh_shared_clock(request: Request) -> None:

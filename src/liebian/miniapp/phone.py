@@ -14,9 +14,11 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.customers import links
 from liebian.customers import service as customers
 from liebian.integrations.wechat.errors import InvalidArgument, WeChatApiError, WeChatUnavailable
 from liebian.integrations.wechat.miniprogram import ERRCODE_PHONE_QUOTA, InvalidCode, PhoneInfo, RateLimited
+from liebian.kit import crypto
 from liebian.kit.clock import clock
 from liebian.kit.errors import BadGateway, BadRequest, ServiceUnavailable, TooManyRequests
 from liebian.miniapp import ports
@@ -70,6 +72,8 @@ async def bind(session: AsyncSession, vault: PhoneVault, *, shop_id: int, custom
         {"s": shop_id, "c": customer_id, "ct": vault.encrypt(number, shop_id=shop_id, customer_id=customer_id),
          "h": vault.lookup_hash(number), "m": masked, "v": KEY_VERSION, "now": now},
     )
+    # The same number on two accounts links them (alt-account rings: liebian.customers.links).
+    await links.remember(session, shop_id, customer_id, phone_hash=crypto.vault().phone_hash(number))
     log.info("phone number bound for customer %s of shop %s", customer_id, shop_id)
     return PhoneView(phone_masked=masked, bound_at=now)
 

@@ -2,16 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from liebian.kit.web import DbSession, IdempotencyKeyHeader, IdPath, Limit, Offset
+from liebian.kit.web import DbSession, IdempotencyKeyHeader, IdPath, Limit, Offset, database
 from liebian.orders import checkout, lifecycle, queries, refunds
 from liebian.orders.models import ORDER_STATUSES
 from liebian.orders.schemas import (
     OrderOut,
     OrderPage,
     PlaceOrderIn,
+    QuoteIn,
+    QuoteOut,
     RefundRejectIn,
     RefundRequestIn,
     RefundRequestOut,
@@ -31,6 +33,20 @@ async def place_order(
 ) -> JSONResponse:
     placed = await checkout.place_order(session, shop, customer.subject_id, body, key)
     return JSONResponse(placed.body, status_code=placed.status_code)
+
+
+@router.post("/orders/quote", response_model=QuoteOut)
+async def quote_order(body: QuoteIn, request: Request, shop: CurrentShop, customer: ShopCustomer) -> QuoteOut:
+    """What ``POST orders`` with this body would charge (total, discount, shipping, payable, the ways to pay),
+    and what each of ``coupon_candidates`` would take off, or the problem that refuses it. Nothing is kept:
+    the pricing runs in its own transaction, always rolled back (a promotion's quote takes seats and units
+    exactly as placing would). Problems are those ``POST orders`` would answer."""
+    async with database(request).sessions() as session:
+        try:
+            answer = await checkout.quote_order(session, shop, customer.subject_id, body, body.coupon_candidates)
+        finally:
+            await session.rollback()
+    return QuoteOut.model_validate(answer)
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -78,16 +94,22 @@ async def request_refund(
 
 @router.get("/refund-requests", response_model=list[RefundRequestOut])
 async def my_refund_requests(shop: CurrentShop, customer: ShopCustomer, session: DbSession,
+                             order_no: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
                              limit: Limit = 20, offset: Offset = 0) -> Any:
-    return await refunds.list_requests(session, shop.id, customer_id=customer.subject_id, limit=limit, offset=offset)
+    """One's refund requests, newest first; ``order_no``: those of one's order (its page shows their status)."""
+    order_id = None if order_no is None else await _mine(session, shop.id, order_no, customer.subject_id)
+    return await refunds.list_requests(session, shop.id, customer_id=customer.subject_id, order_id=order_id,
+                                       limit=limit, offset=offset)
 
 
 # ---- console ----
 
 @console.get("/orders", response_model=OrderPage)
 async def shop_orders(shop: ConsoleShop, session: DbSession, status: StatusFilter = None,
+                      q: Annotated[str | None, Query(max_length=32, description="order number prefix")] = None,
                       limit: Limit = 20, offset: Offset = 0) -> OrderPage:
-    return await queries.list_orders(session, shop.id, status=status, limit=limit, offset=offset)
+    return await queries.list_orders(session, shop.id, status=status, order_no=(q or "").strip() or None,
+                                     limit=limit, offset=offset)
 
 
 @console.get("/orders/{order_no}", response_model=OrderOut)

@@ -23,10 +23,11 @@ from liebian.customers import service as customers
 from liebian.events import OrderPaid, OrderPlaced
 from liebian.kit import idempotency
 from liebian.kit.clock import clock
-from liebian.kit.errors import Conflict, Invalid, NotFound
+from liebian.kit.errors import Conflict, Invalid, NotFound, Problem
 from liebian.kit.events import bus
 from liebian.kit.ids import order_number
 from liebian.kit.money import MAX_FEN
+from liebian.orders import contact
 from liebian.orders.pricing import (
     COUPON,
     CartLine,
@@ -128,11 +129,15 @@ async def _coupon_quote(session: AsyncSession, ctx: PricingContext, quote: Quote
     return _CouponQuote(coupon_ctx, coupon)
 
 
-async def _take_stock(session: AsyncSession, shop: ShopRef, merged: OrderedDict[int, int],
-                      skus: dict[int, SkuForSale]) -> None:
+def _check_stock(merged: OrderedDict[int, int], skus: dict[int, SkuForSale]) -> None:
     for sku_id, quantity in merged.items():  # a friendly answer before touching any row
         if skus[sku_id].stock < quantity:
             raise Conflict("stock_exhausted", f"Only {skus[sku_id].stock} left of SKU {sku_id}.", sku_id=sku_id)
+
+
+async def _take_stock(session: AsyncSession, shop: ShopRef, merged: OrderedDict[int, int],
+                      skus: dict[int, SkuForSale]) -> None:
+    _check_stock(merged, skus)
     for sku_id in sorted(merged):  # id order: concurrent multi-line orders cannot deadlock
         if not await catalog.take_stock(session, shop.id, sku_id, merged[sku_id]):
             raise Conflict("stock_exhausted", f"SKU {sku_id} has sold out.", sku_id=sku_id)
@@ -155,9 +160,12 @@ class _Fulfilment:
     store_id: int | None
 
 
-async def _fulfilment(session: AsyncSession, shop_id: int, body: PlaceOrderIn) -> _Fulfilment:
-    """Delivery needs an address; pickup names an open store of this shop that offers pickup, and a contact."""
+async def _fulfilment(session: AsyncSession, shop_id: int, body: PlaceOrderIn, *, quote: bool = False) -> _Fulfilment:
+    """Delivery needs an address; pickup names an open store of this shop that offers pickup, and a contact.
+    A quote (the checkout page before the address is typed) needs neither address nor contact."""
     if body.fulfilment == "delivery":
+        if body.address is None and quote:
+            return _Fulfilment({}, None)
         if body.address is None:
             raise Invalid("address_required", "A delivery order needs a shipping address.")
         if body.store_id is not None:
@@ -166,36 +174,71 @@ async def _fulfilment(session: AsyncSession, shop_id: int, body: PlaceOrderIn) -
     if body.store_id is None:
         raise Invalid("store_required", "A pickup order names the store it is collected at.")
     contact = body.contact or body.address
+    if contact is None and quote:
+        await stores.store_for_pickup(session, shop_id, body.store_id)
+        return _Fulfilment({}, body.store_id)
     if contact is None:
         raise Invalid("contact_required", "A pickup order needs a contact name and phone.")
     await stores.store_for_pickup(session, shop_id, body.store_id)
     return _Fulfilment({"name": contact.name, "phone": contact.phone}, body.store_id)
 
 
-async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn) -> dict[str, Any]:
-    now = clock.now()
+@dataclass(frozen=True)
+class _Priced:
+    """A cart priced exactly as its order would be: by the promotion, then the coupon, then shipping."""
+
+    merged: OrderedDict[int, int]
+    fulfilment: _Fulfilment
+    skus: dict[int, SkuForSale]
+    ctx: PricingContext
+    quote: Quote
+    kind: str | None
+    coupon: _CouponQuote | None
+    promotion_params: dict[str, Any]
+    line_rows: list[tuple[CartLine, SkuForSale, int, int, int]]  # line, sku, unit price, total, discount
+    goods_fen: int
+    discount_fen: int
+    ship_fen: int
+    payable_fen: int
+
+
+def _line_amounts(lines: tuple[CartLine, ...], quote: Quote, coupon_discounts: list[int]) -> list[tuple[int, int]]:
+    """(total, discount) of each line: the promotion's discount, then the coupon's, never below zero."""
+    amounts = []
+    for line, price, extra in zip(lines, quote.lines, coupon_discounts, strict=True):
+        total = price.unit_price_fen * line.quantity
+        discount = min(price.discount_fen, total)
+        discount += min(extra, total - discount)  # a line never goes below zero, whatever a source says
+        amounts.append((total, discount))
+    return amounts
+
+
+def payment_methods(shop: ShopRef, quote: Quote) -> list[str]:
+    """How this cart may be paid: the promotion's methods, less cash on delivery when the shop takes none."""
+    allowed = ["wechat"] + (["cod"] if shop.settings.cod_enabled else [])
+    return [m for m in allowed if quote.payment_methods is None or m in quote.payment_methods]
+
+
+async def _price(session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn, now: Any, *,
+                 quote_only: bool = False) -> _Priced:
     merged = _merge_lines(body, shop)
-    fulfilment = await _fulfilment(session, shop.id, body)
+    fulfilment = await _fulfilment(session, shop.id, body, quote=quote_only)
     skus = await catalog.skus_for_sale(session, shop.id, list(merged))
     _check_skus(merged, skus)
-    if body.payment_method == "cod" and not shop.settings.cod_enabled:
+    if body.payment_method == "cod" and not shop.settings.cod_enabled and not quote_only:
         raise Invalid("payment_method_not_allowed", "This shop does not take cash on delivery.")
     lines = tuple(CartLine(sku_id=s, product_id=skus[s].product_id, quantity=q, list_price_fen=skus[s].price_fen)
                   for s, q in merged.items())
     promotion_params = body.promotion.model_dump(exclude_none=True) if body.promotion else {}
     ctx = PricingContext(shop_id=shop.id, customer_id=customer_id, now=now, lines=lines, params=promotion_params)
     quote, kind = await _quote(session, ctx, body)
-    if quote.payment_methods is not None and body.payment_method not in quote.payment_methods:
+    if body.payment_method not in payment_methods(shop, quote) and not quote_only:
         raise Invalid("payment_method_not_allowed", f"This promotion cannot be paid by {body.payment_method}.")
     coupon = await _coupon_quote(session, ctx, quote, kind, body.coupon_id)
     coupon_discounts = [p.discount_fen for p in coupon.quote.lines] if coupon else [0] * len(lines)
 
-    line_rows = []
-    for line, price, extra in zip(lines, quote.lines, coupon_discounts, strict=True):
-        total = price.unit_price_fen * line.quantity
-        discount = min(price.discount_fen, total)
-        discount += min(extra, total - discount)  # a line never goes below zero, whatever a source says
-        line_rows.append((line, skus[line.sku_id], price.unit_price_fen, total, discount))
+    line_rows = [(line, skus[line.sku_id], price.unit_price_fen, total, discount) for line, price, (total, discount)
+                 in zip(lines, quote.lines, _line_amounts(lines, quote, coupon_discounts), strict=True)]
     goods_fen = sum(r[3] for r in line_rows)
     discount_fen = sum(r[4] for r in line_rows)
     ship_fen = 0 if fulfilment.store_id is not None else shipping_fee(
@@ -203,6 +246,17 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
     payable_fen = goods_fen - discount_fen + ship_fen
     if payable_fen > MAX_FEN:
         raise Invalid("order_too_large", "This order is larger than one payment can be.")
+    return _Priced(merged, fulfilment, skus, ctx, quote, kind, coupon, promotion_params, line_rows, goods_fen,
+                   discount_fen, ship_fen, payable_fen)
+
+
+async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn) -> dict[str, Any]:
+    now = clock.now()
+    priced = await _price(session, shop, customer_id, body, now)
+    merged, fulfilment, skus, ctx = priced.merged, priced.fulfilment, priced.skus, priced.ctx
+    quote, kind, coupon, promotion_params = priced.quote, priced.kind, priced.coupon, priced.promotion_params
+    line_rows, goods_fen, discount_fen = priced.line_rows, priced.goods_fen, priced.discount_fen
+    ship_fen, payable_fen = priced.ship_fen, priced.payable_fen
 
     if quote.takes_sku_stock:
         await _take_stock(session, shop, merged, skus)
@@ -221,7 +275,9 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
              ":pickup_day, :pickup_no) RETURNING id"),
         {"shop": shop.id, "no": order_no, "customer": customer_id, "method": body.payment_method,
          "total": goods_fen, "discount": discount_fen, "ship": ship_fen, "payable": payable_fen,
-         "address": json.dumps(fulfilment.address, ensure_ascii=False), "promotion": json.dumps(promotion_record),
+         # The phone sealed, hashed and masked (liebian.orders.contact): no number in clear at rest.
+         "address": json.dumps(contact.seal(shop.id, customer_id, fulfilment.address), ensure_ascii=False),
+         "promotion": json.dumps(promotion_record),
          "share": body.share_code, "note": body.note,
          "otn": payments.out_trade_no_for(order_no) if payable_fen > 0 else None,
          "now": now, "deadline": deadline, "hold": quote.fulfilment_hold, "fulfilment": body.fulfilment,
@@ -260,6 +316,43 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         "payment_method": body.payment_method, "payment_deadline": deadline.isoformat() if deadline else None,
         "promotion": promotion_record, "payment": payment, "fulfilment": body.fulfilment,
         "store_id": fulfilment.store_id, "pickup_no": pickup_no,
+    }
+
+
+async def quote_order(session: AsyncSession, shop: ShopRef, customer_id: int, body: PlaceOrderIn,
+                      coupon_candidates: list[int]) -> dict[str, Any]:
+    """What this cart would cost, priced by the same steps as placing it, and what each candidate coupon would
+    take off (or why it cannot apply). The caller runs this in a transaction it rolls back: a promotion's quote
+    takes its seat or units as placing would, and none of that may last."""
+    priced = await _price(session, shop, customer_id, body, clock.now(), quote_only=True)
+    if priced.quote.takes_sku_stock:
+        _check_stock(priced.merged, priced.skus)
+    lines = priced.ctx.lines
+    promo_amounts = _line_amounts(lines, priced.quote, [0] * len(lines))
+    coupons = []
+    for coupon_id in dict.fromkeys(coupon_candidates):
+        try:
+            option = await _coupon_quote(session, priced.ctx, priced.quote, priced.kind, coupon_id)
+        except Problem as refused:
+            coupons.append({"coupon_id": coupon_id, "usable": False, "discount_fen": 0, "code": refused.code,
+                            "detail": refused.detail})
+            continue
+        assert option is not None
+        with_coupon = _line_amounts(lines, priced.quote, [p.discount_fen for p in option.quote.lines])
+        off = sum(d for _, d in with_coupon) - sum(d for _, d in promo_amounts)
+        coupons.append({"coupon_id": coupon_id, "usable": True, "discount_fen": off, "code": None, "detail": None})
+    record = priced.quote.record
+    return {
+        "lines": [{"sku_id": line.sku_id, "product_id": line.product_id, "title": sku.title, "specs": sku.specs,
+                   "image": sku.image, "stock": sku.stock, "unit_price_fen": unit, "quantity": line.quantity,
+                   "total_fen": total, "discount_fen": discount, "payable_fen": total - discount}
+                  for line, sku, unit, total, discount in priced.line_rows],
+        "total_fen": priced.goods_fen, "discount_fen": priced.discount_fen, "shipping_fen": priced.ship_fen,
+        "payable_fen": priced.payable_fen,
+        "coupon_discount_fen": priced.discount_fen - sum(d for _, d in promo_amounts),
+        "promotion": None if priced.kind is None else {
+            "kind": priced.kind, "unit_price_fen": record.get("unit_price_fen"), "role": record.get("role")},
+        "payment_methods": payment_methods(shop, priced.quote), "coupons": coupons,
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.checks import Violation
 from liebian.kit.errors import not_found
+from liebian.orders import contact
 from liebian.orders.schemas import OrderLineOut, OrderOut, OrderPage, PaymentOut
 from liebian.payments import service as payments
 
@@ -39,10 +40,14 @@ async def get_order(session: AsyncSession, shop_id: int, order_id: int, *, with_
 
 async def list_orders(
     session: AsyncSession, shop_id: int, *, customer_id: int | None = None, status: str | None = None,
-    limit: int = 20, offset: int = 0,
+    order_no: str | None = None, limit: int = 20, offset: int = 0,
 ) -> OrderPage:
     clauses: list[str] = ["TRUE"]
     params: dict[str, Any] = {}
+    if order_no:
+        # The console's search box: the shop's order numbers that start with what was typed.
+        clauses.append("order_no LIKE :no ESCAPE '\\'")
+        params["no"] = order_no.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if customer_id is not None:
         clauses.append("customer_id = :c")
         params["c"] = customer_id
@@ -88,8 +93,11 @@ async def _load(
         order_id = data.pop("id")
         customer_id = data.pop("customer_id")
         payment_status = "free" if r.payable_fen == 0 else ("paid" if r.paid_at else "unpaid")
-        result.append(OrderOut(**data, lines=lines[order_id], payment=pays.get(order_id),
-                               payment_status=payment_status, customer_id=customer_id if with_customer else None))
+        stored, data["address"] = data["address"], contact.public(data["address"])  # masked for everyone
+        order = OrderOut(**data, lines=lines[order_id], payment=pays.get(order_id),
+                         payment_status=payment_status, customer_id=customer_id if with_customer else None)
+        order._stored_address, order._buyer_id = stored, customer_id
+        result.append(order)
     return result
 
 

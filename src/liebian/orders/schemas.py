@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 
 from liebian.customers.addresses import AddressIn
 from liebian.kit.money import MAX_FEN
@@ -108,6 +108,10 @@ class OrderOut(BaseModel):
     pickup_no: int | None = None  # pickup: the queue number of that store on the order's Beijing day
     payment: PaymentOut | None = None
     customer_id: int | None = None
+    # The address as stored, its phone sealed (liebian.orders.contact opens it for delivery), and the buyer:
+    # never in an answer.
+    _stored_address: dict[str, Any] | None = PrivateAttr(default=None)
+    _buyer_id: int = PrivateAttr(default=0)
 
 
 class OrderPage(BaseModel):
@@ -146,3 +150,50 @@ class RefundRequestOut(BaseModel):
     created_at: datetime
     decided_at: datetime | None
     succeeded_at: datetime | None
+
+
+class QuoteIn(PlaceOrderIn):
+    """A cart as ``POST orders`` takes it (address and contact may be left out), and the coupons to try on it."""
+
+    coupon_candidates: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=20, description="coupon ids: what each would take off, or why not")
+
+
+class QuoteLineOut(BaseModel):
+    sku_id: int
+    product_id: int
+    title: str
+    specs: dict[str, Any]
+    image: str | None
+    stock: int
+    unit_price_fen: int
+    quantity: int
+    total_fen: int
+    discount_fen: int
+    payable_fen: int
+
+
+class QuotePromotionOut(BaseModel):
+    kind: str
+    unit_price_fen: int | None = None
+    role: str | None = None  # group buy: "leader" or "member"
+
+
+class CouponOptionOut(BaseModel):
+    coupon_id: int
+    usable: bool
+    discount_fen: int  # what it would take off this cart (with the promotion's prices)
+    code: str | None  # why not, as the problem ``POST orders`` would answer
+    detail: str | None
+
+
+class QuoteOut(BaseModel):
+    lines: list[QuoteLineOut]
+    total_fen: int
+    discount_fen: int
+    shipping_fen: int
+    payable_fen: int
+    coupon_discount_fen: int  # of ``coupon_id``, included in discount_fen
+    promotion: QuotePromotionOut | None
+    payment_methods: list[Literal["wechat", "cod"]]
+    coupons: list[CouponOptionOut]

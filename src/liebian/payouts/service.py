@@ -309,6 +309,15 @@ async def get_transfer(session: AsyncSession, *, shop_id: int, out_bill_no: str)
     return _view(row)
 
 
+async def transfer_states(session: AsyncSession, *, shop_id: int, out_bill_nos: list[str]) -> dict[str, str]:
+    """The state of several bills in one statement (the console's withdrawal list)."""
+    if not out_bill_nos:
+        return {}
+    rows = await session.execute(text("SELECT out_bill_no, state FROM transfer_bills WHERE shop_id = :s "
+                                      "AND out_bill_no = ANY(:nos)"), {"s": shop_id, "nos": out_bill_nos})
+    return {r.out_bill_no: r.state for r in rows}
+
+
 async def confirm_params(session: AsyncSession, *, shop_id: int, customer_id: int, out_bill_no: str) -> dict[str, str]:
     """The ``wx.requestMerchantTransfer`` parameters for a bill waiting for this customer."""
     row = (await session.execute(

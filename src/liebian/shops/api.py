@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from liebian.kit.errors import Invalid
 from liebian.kit.web import DbSession, Signer
-from liebian.shops import service
+from liebian.shops import service, sessions
 from liebian.shops.deps import ConsoleShop, OwnerClaims
 from liebian.shops.rules import ShopSettings
 
@@ -24,9 +25,10 @@ class LoginOut(BaseModel):
     token_type: str = "bearer"
 
 
-@console.post("/auth/login", response_model=LoginOut)
-async def login(body: LoginIn, session: DbSession, signer: Signer) -> LoginOut:
-    return LoginOut(access_token=await service.login(session, signer, email=body.email, password=body.password))
+@console.post("/auth/login", response_model=LoginOut, responses=sessions.THROTTLED)
+async def login(body: LoginIn, request: Request, session: DbSession, signer: Signer) -> LoginOut:
+    return LoginOut(access_token=await sessions.throttled_login(request, session, signer, email=body.email,
+                                                                password=body.password))
 
 
 class ShopOut(BaseModel):
@@ -64,4 +66,8 @@ async def patch_settings(
     body: SettingsPatch, shop: ConsoleShop, _owner: OwnerClaims, session: DbSession
 ) -> ShopSettings:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    return await service.update_settings(session, shop.id, changes)
+    try:
+        return await service.update_settings(session, shop.id, changes)
+    except ValidationError as exc:  # e.g. null for a setting that must have a value (found by schemathesis)
+        raise Invalid("invalid_settings", "Some settings are missing a value or out of range.",
+                      errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import AfterValidator
 
 from liebian.kit.web import DbSession, IdPath, Limit, Offset
 from liebian.shops.deps import ConsoleShop, CurrentShop
@@ -27,8 +28,11 @@ from liebian.stores.schemas import (
 
 router = APIRouter(prefix="/api/v1/shops/{shop}/stores", tags=["customer: stores"])
 console = APIRouter(prefix="/api/v1/console", tags=["console: stores"])
-LatQuery = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="degrees")]
-LngQuery = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="degrees")]
+# Rounded as stores' own coordinates are (schemas.Lat): a subnormal float underflows the geo functions.
+LatQuery = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="degrees"),
+                     AfterValidator(lambda v: round(v, 7))]
+LngQuery = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="degrees"),
+                     AfterValidator(lambda v: round(v, 7))]
 RadiusQuery = Annotated[int, Query(ge=1, le=rules.MAX_RADIUS_M, description="metres")]
 
 
@@ -44,6 +48,13 @@ def code_out(request: Request, shop: ShopRef, code: str | None) -> CodeOut | Non
 def table_out(request: Request, shop: ShopRef, row: Any) -> TableOut:
     return TableOut(id=row.id, store_id=row.store_id, label=row.label, share_code=row.share_code,
                     qr=code_out(request, shop, row.share_code), created_at=row.created_at)
+
+
+@router.get("", response_model=StorePage)
+async def open_stores(shop: CurrentShop, session: DbSession, pickup: bool | None = None, limit: Limit = 20,
+                      offset: Offset = 0) -> StorePage:
+    """This shop's open stores (``pickup=true``: those that take pickup orders, as the checkout lists them)."""
+    return await service.list_stores(session, shop.id, status="open", pickup=pickup, limit=limit, offset=offset)
 
 
 @router.get("/nearby", response_model=NearbyPage)

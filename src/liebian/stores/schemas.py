@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from liebian.stores.rules import CoordSystem, valid_hhmm
 
@@ -14,8 +14,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{3,30}$")]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
-Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Lng = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+# Rounded to 1e-7 degree (about a centimetre): a subnormal float (5e-324) underflows PostgreSQL's geo functions.
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), AfterValidator(lambda v: round(v, 7))]
+Lng = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), AfterValidator(lambda v: round(v, 7))]
 MAX_SPANS = 14
 
 

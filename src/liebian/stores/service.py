@@ -129,12 +129,15 @@ async def patch_store(session: AsyncSession, shop_id: int, store_id: int, body: 
 
 
 async def list_stores(session: AsyncSession, shop_id: int, *, status: str | None, limit: int,
-                      offset: int) -> StorePage:
+                      offset: int, pickup: bool | None = None) -> StorePage:
     where = "shop_id = :s"
     params: dict[str, Any] = {"s": shop_id, "limit": limit, "offset": offset}
     if status is not None:
         where += " AND status = :status"
         params["status"] = status
+    if pickup is not None:
+        where += " AND pickup = :pickup"
+        params["pickup"] = pickup
     rows = (await session.execute(
         text(f"SELECT {COLUMNS}, count(*) OVER () AS total FROM stores WHERE {where} ORDER BY id "
              "LIMIT :limit OFFSET :offset"), params)).all()

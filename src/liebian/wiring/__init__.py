@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.analytics import seeding_jobs as analytics_seeding_jobs
 from liebian.catalog import service as catalog
 from liebian.customers import service as customers
 from liebian.distribution import commissions as distribution
@@ -33,7 +34,7 @@ from liebian.kit.events import bus
 from liebian.miniapp import ports as miniapp_ports
 from liebian.miniapp import shipping as miniapp_shipping
 from liebian.miniapp import subscribe as miniapp_subscribe
-from liebian.orders import lifecycle, queries, refunds
+from liebian.orders import contact, lifecycle, queries, refunds
 from liebian.orders.pricing import LinePrice, PlacedOrder, PricingContext, Quote, register_price_source
 from liebian.payments import service as payments
 from liebian.payments.providers import CashOnDeliveryProvider, registry
@@ -44,6 +45,8 @@ from liebian.wiring import campaigns as campaigns_wiring
 from liebian.wiring import community as community_wiring
 from liebian.wiring import coupons as coupons_wiring
 from liebian.wiring import flashsale as flashsale_wiring
+from liebian.wiring import promotions as promotions_wiring
+from liebian.wiring import security as security_wiring
 from liebian.wiring import stores as stores_wiring
 
 
@@ -52,6 +55,7 @@ def install(settings: Settings) -> None:
 
     The ``wechat`` provider is installed by ``liebian.gateways`` (it needs the app in sandbox mode).
     """
+    security_wiring.install(settings)
     bus.subscribe(PaymentSucceeded, lifecycle.on_payment_succeeded)
     bus.subscribe(RefundSucceeded, refunds.on_refund_succeeded)
     bus.subscribe(OrderCompleted, customers.on_order_completed)
@@ -66,6 +70,7 @@ def install(settings: Settings) -> None:
     outbox.register(payouts.TRANSFER_TOPIC, payouts.carry_out_transfer)
     outbox.register(payouts.CANCEL_TOPIC, payouts.carry_out_cancel)
     jobs.register_sweeper("payouts.reconcile", payouts.sweep_transfers)
+    jobs.register_sweeper("analytics.stale_seeding_jobs", analytics_seeding_jobs.sweep_stale)
     payments.register_event_handler("transfer.finished", payouts.on_transfer_event)
 
     registry.install("cod", CashOnDeliveryProvider())
@@ -79,6 +84,7 @@ def install(settings: Settings) -> None:
     stores_wiring.install()
     campaigns_wiring.install()
     community_wiring.install()
+    promotions_wiring.install()
 
 
 async def _product_exists(session: AsyncSession, shop_id: int, product_id: int) -> bool:
@@ -115,8 +121,9 @@ async def _order_facts(session: AsyncSession, shop_id: int, order_id: int) -> mi
         order_id=order_id, order_no=order.order_no, customer_id=order.customer_id or 0,
         titles=tuple(line.title for line in order.lines), payable_fen=order.payable_fen, paid_at=order.paid_at,
         shipped_at=order.shipped_at, carrier=order.carrier, tracking_no=order.tracking_no,
-        receiver_phone=(order.address or {}).get("phone"), payment_provider=payment.provider if payment else None,
-        payment_status=payment.status if payment else None, out_trade_no=payment.out_trade_no if payment else None)
+        receiver_phone=contact.receiver_phone_of(shop_id, order),
+        payment_provider=payment.provider if payment else None, payment_status=payment.status if payment else None,
+        out_trade_no=payment.out_trade_no if payment else None)
 
 
 def _install_miniapp() -> None:

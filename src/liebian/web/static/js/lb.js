@@ -110,7 +110,8 @@
     const next = encodeURIComponent(location.pathname + location.search);
     return kind === "staff" ? "/console/login?next=" + next : "/s/" + cfg.shop + "/login?next=" + next;
   }
-  function goLogin() { location.href = loginUrl(); }
+  let loggingOut = false;  // the page's other requests fail once the token is revoked: they must not redirect
+  function goLogin() { if (!loggingOut) location.href = loginUrl(); }
 
   /** After the JSON login: keep the token in the HttpOnly cookie, then go where the visitor was going. */
   async function startSession(token, next) {
@@ -120,7 +121,12 @@
     location.href = target;
   }
   async function logout() {
-    try { await api("POST", "/web/logout", { kind }, { noLoginRedirect: true }); } finally {
+    loggingOut = true;
+    try {
+      // Revoke the token itself (it stops working in every process), then drop the cookies.
+      try { await api("POST", "auth/logout", {}, { noLoginRedirect: true }); } catch (err) { /* already gone */ }
+      await api("POST", "/web/logout", { kind }, { noLoginRedirect: true });
+    } finally {
       location.href = kind === "staff" ? "/console/login" : "/s/" + cfg.shop;
     }
   }
