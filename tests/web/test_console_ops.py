@@ -142,6 +142,12 @@ async def test_merchant_ships_a_paid_order_and_the_dashboard_shows_todays_gmv(
     await page.wait_for_url(f"**/console/orders/{order['order_no']}")
     await expect(page.get_by_test_id("order-status")).to_have_attribute("data-status", "paid")
     await expect(page.locator("dd[data-k=customer]")).to_contain_text("发货测试买家")
+    # The phone is masked until the merchant asks for it (and that look is audited).
+    await expect(page.locator("dd[data-k=address]")).to_contain_text("138****8000")
+    await page.get_by_test_id("reveal-contact").click()
+    await expect(page.locator("dd[data-k=address]")).to_contain_text("13800138000")
+    assert await web_shop.scalar("SELECT count(*) FROM kit_audit_events WHERE shop_id = :shop "
+                                 "AND kind = 'pii_revealed'") == 1
     await page.get_by_test_id("ship-carrier").fill("顺丰速运")
     await page.get_by_test_id("ship-tracking").fill("bad number!")
     await page.get_by_test_id("ship-submit").click()

@@ -20,6 +20,22 @@
     return [a.name, a.phone, [a.province, a.city, a.district, a.detail].filter(Boolean).join(" ")].filter(Boolean).join("，");
   }
 
+  // The phone is masked everywhere; the full number is asked for on purpose, and each look is audited.
+  function revealButton(o) {
+    const dd = LB.$("#order-customer dd[data-k=address]");
+    if (!o.address || !dd) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "lb-link";
+    button.dataset.testid = "reveal-contact";
+    button.textContent = L(" 查看完整电话", " Show the full number");
+    dd.appendChild(button);
+    LB.onClick(button, async () => {
+      const contact = await LB.get("orders/" + encodeURIComponent(o.order_no) + "/contact");
+      dd.textContent = address(contact.address);
+    }, LB.$("#order-customer").closest("section"));
+  }
+
   function drawInfo(o) {
     LB.$("#order-title").textContent = L("订单 ", "Order ") + o.order_no;
     LB.$("#order-status-badge").innerHTML = String(LBOps.order(o.status, "order-status"));
@@ -41,10 +57,11 @@
     LB.$("#order-customer").innerHTML = kv([
       [L("顾客", "Customer"), o.customer_id ? `#${o.customer_id}` : null, "customer"],
       [L("配送方式", "Fulfilment"), pickup ? L("到店自提", "Pickup at a store") : L("快递配送", "Delivery")],
-      [pickup ? L("取货人", "Collected by") : L("收货地址", "Ship to"), address(o.address)],
+      [pickup ? L("取货人", "Collected by") : L("收货地址", "Ship to"), address(o.address), "address"],
       [L("自提门店", "Store"), pickup ? `#${o.store_id}` : undefined, "store"],
       [L("取货号", "Pickup no."), pickup ? (o.pickup_no ? String(o.pickup_no) : null) : undefined, "pickup_no"],
     ]);
+    revealButton(o);
     const p = o.payment || {};
     LB.$("#order-payment").innerHTML = kv([
       [L("支付方式", "Method"), LBOps.PAYMENT[o.payment_method] || o.payment_method],
