@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
+from liebian.catalog.reserved import move_campaign_stock
 from liebian.groupbuy import rules
 from liebian.groupbuy.rules import Tier
 from liebian.groupbuy.schemas import (
@@ -176,24 +177,9 @@ async def update(session: AsyncSession, shop_id: int, campaign_id: int, body: Ca
         await session.execute(text(f"UPDATE groupbuy_campaigns SET {assignments} WHERE id = :id AND shop_id = :s"),
                               {**changes, "id": campaign_id, "s": shop_id})
     if add_stock:
-        await _move_stock(session, current, add_stock)
+        await move_campaign_stock(session, "groupbuy_campaigns", campaign_id=current.id, shop_id=current.shop_id,
+                                  sku_id=current.sku_id, own_stock=current.own_stock, delta=add_stock)
     return out(await get_row(session, shop_id, campaign_id), now)
-
-
-async def _move_stock(session: AsyncSession, campaign: CampaignRow, delta: int) -> None:
-    """Between the SKU and the campaign; campaign row first, then the SKU (the order every path keeps)."""
-    if not campaign.own_stock:
-        raise Conflict("campaign_has_no_own_stock", "This campaign sells the SKU's stock; change the SKU's stock.")
-    moved = (await session.execute(
-        text("UPDATE groupbuy_campaigns SET stock = stock + :d, stock_left = stock_left + :d "
-             "WHERE id = :id AND status = 'active' AND stock_left + :d >= 0 RETURNING id"),
-        {"d": delta, "id": campaign.id})).first()
-    if moved is None:
-        raise Conflict("stock_would_go_negative", "The campaign has fewer units left than that.")
-    if delta > 0 and not await catalog.take_stock(session, campaign.shop_id, campaign.sku_id, delta):
-        raise Conflict("sku_stock_insufficient", "The SKU does not have that many units.")
-    if delta < 0:
-        await catalog.return_stock(session, campaign.shop_id, [(campaign.sku_id, -delta)])
 
 
 async def close(session: AsyncSession, shop_id: int, campaign_id: int) -> CampaignOut:
