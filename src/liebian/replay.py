@@ -26,8 +26,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from liebian import checks
 from liebian.app import create_app
 from liebian.catalog import service as catalog
@@ -40,6 +38,7 @@ from liebian.kit import jobs
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
 from liebian.kit.errors import Unauthorized
+from liebian.kit.sql import text
 from liebian.orders import checkout
 from liebian.orders.schemas import LineIn, PlaceOrderIn, PromotionIn
 from liebian.payments import service as payments

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.analytics import schemas as out
 from liebian.kit.errors import Invalid, NotFound
+from liebian.kit.sql import text
 
 MAX_NODES = 2000
 

@@ -13,12 +13,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.campaigns.rules import day_bounds, local_day
 from liebian.kit.clock import clock
 from liebian.kit.money import BPS_DENOMINATOR, round_half_up
+from liebian.kit.sql import text
 from liebian.kit.web import DbSession
 from liebian.shops.deps import ConsoleShop
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.distribution.rules import mask_nickname
+from liebian.kit.sql import text
 
 if TYPE_CHECKING:
     from liebian.analytics.influence_graph import F64, I32, InfluenceGraph

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.analytics.log import Log, Orders, Shares, Visits, micros
 from liebian.analytics.metrics import dense, lookup
 from liebian.campaigns.rules import day_bounds
 from liebian.fission.rules import Channel
+from liebian.kit.sql import text
 
 Ints = npt.NDArray[np.int64]
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.analytics.influence_shop import Costs, Model, SeedingOut, answer, choose, read_records
@@ -26,6 +26,7 @@ from liebian.analytics.models import SeedingJob
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, after_commit
 from liebian.kit.errors import Invalid, NotFound, TooManyRequests
+from liebian.kit.sql import text
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.bargain import campaigns, rules
@@ -34,6 +33,7 @@ from liebian.customers import links
 from liebian.kit import audit
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, NotFound
+from liebian.kit.sql import text
 
 SWEEP_BATCH = 200
 QUOTA_KEEP_DAYS = 2

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.bargain import rules
@@ -31,6 +30,7 @@ from liebian.catalog.reserved import move_campaign_stock
 from liebian.kit.clock import clock
 from liebian.kit.db import equal_filters
 from liebian.kit.errors import Conflict, Invalid, NotFound
+from liebian.kit.sql import text
 
 SWEEP_BATCH = 50
 COLUMNS = ("id, shop_id, product_id, sku_id, title, start_price_fen, floor_price_fen, helpers_needed, "

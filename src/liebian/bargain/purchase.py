@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.bargain import campaigns, rules
@@ -22,6 +21,7 @@ from liebian.bargain.ports import PurchaseQuote, PurchaseRequest
 from liebian.events import OrderCancelled
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Forbidden, Invalid
+from liebian.kit.sql import text
 
 KIND = "bargain"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.bargain import campaigns, rules
@@ -26,6 +25,7 @@ from liebian.customers import service as customers
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
 from liebian.kit.db import equal_filters
+from liebian.kit.sql import text
 
 _COLUMNS = ("id, campaign_id, customer_id, status, start_price_fen, floor_price_fen, current_price_fen, "
             "helpers_needed, help_count, buy_anytime, created_at, expires_at, completed_at, ordered_at, closed_at, "

@@ -42,8 +42,8 @@ class Recording:
 
 
 class Recorder:
-    """Every statement on the engine, with its rows (peeked in the driver's buffer, not consumed), and the
-    statements sent on the bare driver connections (their text only) while ``current`` is set."""
+    """Every statement on the engine, with its rows (peeked in the driver's buffer, not consumed), and those
+    sent on the bare driver connections (hot routes), while ``current`` is set."""
 
     def __init__(self, db: Database) -> None:
         self.current: Recording | None = None
@@ -52,7 +52,11 @@ class Recorder:
         event.listen(engine, "commit", lambda conn: self._add("COMMIT"))
         event.listen(engine, "rollback", lambda conn: self._add("ROLLBACK"))
         event.listen(engine, "after_cursor_execute", self._after)
-        db.statement_hooks.append(lambda sql: self._add(Statement(sql, (), [], [])))
+        db.statement_observers.append(self._driver)
+
+    def _driver(self, sql: str, params: tuple[Any, ...], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+        """A driver connection's statement (a hot route's), or its BEGIN / COMMIT / ROLLBACK."""
+        self._add(sql if sql in ("BEGIN", "COMMIT", "ROLLBACK") else Statement(sql, params, columns, rows))
 
     def _add(self, item: Statement | str) -> None:
         if self.current is not None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.checks import Violation
+from liebian.kit.sql import text
 
 LIMIT = 50
 

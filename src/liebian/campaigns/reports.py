@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.campaigns import rules
 from liebian.campaigns.schemas import Report, ReportRow
 from liebian.kit.errors import Invalid
+from liebian.kit.sql import text
 
 GroupBy = Literal["campaign", "channel"]
 

@@ -8,13 +8,13 @@ Catalog sits below fission and cannot call it; it publishes ``ProductsSearched``
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.events import ProductsSearched
 from liebian.fission import binding, shares
 from liebian.fission.rules import Channel, TargetType
 from liebian.kit.clock import clock
+from liebian.kit.sql import text
 from liebian.shops import service as shops
 
 SEARCH_CAMPAIGN = "search"

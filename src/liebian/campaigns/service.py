@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.campaigns import rules
@@ -30,6 +29,7 @@ from liebian.fission import shares
 from liebian.fission.rules import TargetType
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Invalid, NotFound
+from liebian.kit.sql import text
 from liebian.stores import service as stores
 
 COLUMNS = ("id, shop_id, key, name, channel, starts_on, ends_on, landing_type, landing_id, geo_store_id, "

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.campaigns import rules
@@ -19,6 +18,7 @@ from liebian.campaigns.service import campaign_not_found, today
 from liebian.kit.clock import clock
 from liebian.kit.errors import Invalid
 from liebian.kit.money import MAX_FEN
+from liebian.kit.sql import text
 
 _UPSERT = ("INSERT INTO campaign_spend (campaign_id, day, shop_id, amount_fen, source, updated_at) "
            "SELECT c.id, u.day, c.shop_id, u.amount, :source, :now FROM unnest(CAST(:ids AS bigint[]), "

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog.service import return_stock, take_stock
 from liebian.kit.errors import Conflict
+from liebian.kit.sql import text
 
 CampaignTable = Literal["groupbuy_campaigns", "bargain_campaigns"]
 

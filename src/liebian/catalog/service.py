@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,7 @@ from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
 from liebian.kit.db import flush_or_conflict
 from liebian.kit.errors import Conflict, Invalid, not_found
+from liebian.kit.sql import text
 
 PUBLIC_STATUSES = ("published",)
 

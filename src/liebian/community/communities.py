@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +32,7 @@ from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from liebian.kit.ids import token
 from liebian.kit.money import yuan
+from liebian.kit.sql import text
 from liebian.shops.service import ShopRef
 
 INVITE_LENGTH = 12

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.community import rules
@@ -18,6 +17,7 @@ from liebian.community.schemas import BanOut
 from liebian.customers import service as customers
 from liebian.kit.clock import clock
 from liebian.kit.errors import Forbidden, TooManyRequests, not_found
+from liebian.kit.sql import text
 
 _HIT = text(
     "INSERT INTO community_rate_counters (shop_id, customer_id, action, span, started_at, cap, hits) "

@@ -18,7 +18,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
@@ -43,6 +42,7 @@ from liebian.fission import shares
 from liebian.fission.rules import Channel, TargetType
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from liebian.kit.sql import text
 from liebian.shops.service import ShopRef
 
 _COLUMNS = ("p.id, p.author_type, p.author_id, p.title, p.body, p.images, p.video_url, p.product_ids, p.share_code, "

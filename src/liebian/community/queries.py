@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.community.rules import MAX_DEPTH
 from liebian.kit.checks import Violation
+from liebian.kit.sql import text
 
 LIMIT = 50
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.community import communities, guard, rules
@@ -17,6 +16,7 @@ from liebian.customers import service as customers
 from liebian.customers.service import CustomerView
 from liebian.kit.clock import clock
 from liebian.kit.errors import Invalid, NotFound
+from liebian.kit.sql import text
 
 _TOPIC = "t.id, t.community_id, t.customer_id, t.title, t.body, t.reply_count, t.hidden, t.created_at"
 

@@ -9,7 +9,6 @@ A cancelled order gives its coupon back; a refund does not (the purchase happene
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
@@ -18,6 +17,7 @@ from liebian.coupons.ports import CouponQuote, CouponRequest
 from liebian.coupons.wallet import coupon_not_found
 from liebian.events import GroupFailed, OrderCancelled
 from liebian.kit.errors import Conflict, NotFound
+from liebian.kit.sql import text
 
 
 def already_used() -> Conflict:

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +50,7 @@ from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from liebian.kit.ids import token
 from liebian.kit.money import yuan
+from liebian.kit.sql import text
 
 CODE_LENGTH = 12
 OFFER_COLUMNS = ("id, name, total_fen, parts, min_part_fen, min_order_fen, claim_hours, coupon_valid_days, "

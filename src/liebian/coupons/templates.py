@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
@@ -37,6 +36,7 @@ from liebian.coupons.schemas import (
 )
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Invalid, NotFound
+from liebian.kit.sql import text
 
 COLUMNS = ("id, shop_id, name, kind, amount_fen, percent_bps, cap_fen, threshold_fen, scope_type, scope_ids, "
            "stackable, total_quantity, issued, per_customer_limit, valid_days, valid_from, valid_to, status, "

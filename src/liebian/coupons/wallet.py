@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.coupons import rules
 from liebian.coupons.schemas import CouponOut, CouponPage, CouponState, ScopeOut
 from liebian.kit.clock import clock
 from liebian.kit.errors import NotFound
+from liebian.kit.sql import text
 
 COLUMNS = ("id, template_id, red_packet_id, name, kind, amount_fen, percent_bps, cap_fen, threshold_fen, scope_type, "
            "scope_ids, stackable, status, valid_from, valid_to, claimed_at, used_at, order_no")

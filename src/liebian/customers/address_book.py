@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import links
@@ -23,6 +22,7 @@ from liebian.customers.addresses import AddressIn
 from liebian.kit import crypto
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, not_found
+from liebian.kit.sql import text
 
 MAX_ADDRESSES = 20
 _FIELDS = ("name", "province", "city", "district", "detail")

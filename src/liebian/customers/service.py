@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.events import OrderCompleted
 from liebian.kit.clock import clock
 from liebian.kit.errors import not_found
+from liebian.kit.sql import text
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import links
@@ -38,6 +38,7 @@ from liebian.fission import attribution, binding
 from liebian.kit import audit
 from liebian.kit.clock import clock
 from liebian.kit.errors import NotFound
+from liebian.kit.sql import text
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import COMMISSION_EXPENSE, commission_pending, payable_to_customer, promoter_debt
 from liebian.orders import contact as order_contact

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +23,7 @@ from liebian.fission import binding, team
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Invalid, NotFound, not_found
 from liebian.kit.ids import token
+from liebian.kit.sql import text
 from liebian.orders import queries as orders
 from liebian.shops import service as shops
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import service as customers
@@ -17,6 +16,7 @@ from liebian.fission import team
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
 from liebian.kit.errors import NotFound
+from liebian.kit.sql import text
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import commission_pending, payable_to_customer, promoter_debt, withdrawal_held
 from liebian.orders import queries as orders

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import service as customers
@@ -24,6 +24,7 @@ from liebian.integrations.wechat.pay.transfers import NAME_REQUIRED_FROM_FEN
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Invalid, not_found
 from liebian.kit.ids import SHANGHAI
+from liebian.kit.sql import text
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import WITHDRAWAL_FEES, payable_to_customer, withdrawal_held
 from liebian.payouts import service as payouts

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.events import OrderPlaced
 from liebian.fission.shares import SELECT_SHARE, ShareRow, by_code, share_by_id
 from liebian.kit.clock import clock
 from liebian.kit.errors import not_found
+from liebian.kit.sql import text
 from liebian.shops import service as shops
 
 _SHARE_FIELDS = ("id", "shop_id", "code", "sharer_id", "target_type", "target_id", "channel", "campaign",

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.events import CustomerIdentified
@@ -20,6 +19,7 @@ from liebian.fission.shares import ShareRow, by_code, by_code_on, share_by_id
 from liebian.kit.auth import Claims
 from liebian.kit.clock import clock
 from liebian.kit.db import DriverConnection
+from liebian.kit.sql import text
 from liebian.shops import service as shops
 from liebian.shops.rules import ShopSettings
 

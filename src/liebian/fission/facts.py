@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from liebian.kit.sql import text
 
 if TYPE_CHECKING:
     from liebian.fission.shares import ShareRow

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import Response
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.fission import rules
@@ -16,6 +15,7 @@ from liebian.integrations.wechat.errors import InvalidArgument, WeChatApiError, 
 from liebian.integrations.wechat.miniprogram import MiniProgramClient
 from liebian.kit.clock import clock
 from liebian.kit.errors import BadGateway
+from liebian.kit.sql import text
 
 CACHE = {"Cache-Control": "public, max-age=86400"}  # a code's image never changes
 

@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.fission import facts, rules
 from liebian.kit.clock import clock
 from liebian.kit.db import DriverConnection
 from liebian.kit.errors import Invalid, NotFound
+from liebian.kit.sql import text
 
 TargetCheck = Callable[[AsyncSession, int, int], Awaitable[bool]]
 _target_checks: dict[str, TargetCheck] = {}

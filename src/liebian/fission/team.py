@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from liebian.kit.sql import text
 
 _ACTIVE = "(b.expires_at IS NULL OR b.expires_at > :now)"
 

@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
-from sqlalchemy import text
 
 from liebian.catalog import service as catalog
 from liebian.catalog.schemas import ProductIn, SkuIn
@@ -38,6 +37,7 @@ from liebian.kit import redis as kit_redis
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
 from liebian.kit.errors import Problem
+from liebian.kit.sql import text
 from liebian.shops import service as shops
 from liebian.shops.service import ShopRef
 

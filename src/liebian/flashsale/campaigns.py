@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +30,7 @@ from liebian.flashsale.schemas import (
 )
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Invalid, NotFound
+from liebian.kit.sql import text
 
 SWEEP_BATCH = 50
 COLUMNS = ("id, shop_id, product_id, sku_id, title, price_fen, stock, sold, returned, per_customer_limit, starts_at, "

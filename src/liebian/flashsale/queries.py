@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.flashsale import ports
 from liebian.flashsale.stock import GIVE_BACK_TOPIC
 from liebian.kit.checks import Violation
+from liebian.kit.sql import text
 
 LIMIT = 50
 

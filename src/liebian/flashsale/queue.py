@@ -24,7 +24,6 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.flashsale import campaigns, ports, redis_stock
@@ -36,6 +35,7 @@ from liebian.kit import redis as kit_redis
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, after_commit
 from liebian.kit.errors import NotFound, Problem
+from liebian.kit.sql import text
 from liebian.shops import service as shops
 from liebian.shops.service import ShopRef
 

@@ -32,13 +32,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.flashsale import rules
 from liebian.kit import redis as kit_redis
-from liebian.kit.db import after_commit
+from liebian.kit.db import after_commit, after_rollback
 from liebian.kit.errors import Conflict, NotFound, ServiceUnavailable
+from liebian.kit.sql import text
 
 log = logging.getLogger(__name__)
 
@@ -276,17 +276,12 @@ def put_back_on_rollback(session: AsyncSession, r: Redis, campaign_id: int, cust
         except RedisError as exc:  # the counters stay low (safe); the next rebuild corrects them
             log.warning("flash sale %s: units not put back in Redis: %s", campaign_id, exc)
 
-    def on_rollback(_: Any) -> None:
+    def on_rollback() -> None:
         task = asyncio.get_running_loop().create_task(put_back())
         _background.add(task)
         task.add_done_callback(_background.discard)
 
-    def on_commit(_: Any) -> None:
-        if event.contains(session.sync_session, "after_rollback", on_rollback):
-            event.remove(session.sync_session, "after_rollback", on_rollback)
-
-    event.listen(session.sync_session, "after_rollback", on_rollback, once=True)
-    event.listen(session.sync_session, "after_commit", on_commit, once=True)
+    after_rollback(session, on_rollback)
 
 
 _background: set[asyncio.Task[Any]] = set()

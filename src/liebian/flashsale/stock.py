@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
@@ -36,6 +35,7 @@ from liebian.kit import outbox
 from liebian.kit import redis as kit_redis
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Invalid
+from liebian.kit.sql import text
 
 KIND = "flashsale"
 ENTRY = "flashsale_entry"  # session.info key: the entry an order is being placed for

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +34,7 @@ from liebian.groupbuy.schemas import (
 from liebian.kit.clock import clock
 from liebian.kit.db import equal_filters
 from liebian.kit.errors import Conflict, Invalid, NotFound
+from liebian.kit.sql import text
 
 SWEEP_BATCH = 50
 COLUMNS = ("id, shop_id, product_id, sku_id, title, group_size, min_size, group_price_fen, leader_price_fen, "

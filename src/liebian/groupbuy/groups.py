@@ -13,7 +13,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +23,7 @@ from liebian.groupbuy.rules import Outcome, Seat
 from liebian.kit import outbox
 from liebian.kit.clock import clock
 from liebian.kit.events import bus
+from liebian.kit.sql import text
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import service as customers
@@ -26,6 +25,7 @@ from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
 from liebian.kit.db import equal_filters
 from liebian.kit.errors import Conflict
+from liebian.kit.sql import text
 from liebian.payments import service as payments
 
 _GROUP_COLUMNS = ("id, campaign_id, status, size, min_size, slots_taken, paid_count, leader_customer_id, created_at, "

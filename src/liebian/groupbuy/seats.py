@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
@@ -32,6 +31,7 @@ from liebian.groupbuy.campaigns import CampaignRow
 from liebian.groupbuy.ports import SeatQuote, SeatRequest
 from liebian.groupbuy.rules import Role
 from liebian.kit.errors import Conflict, Invalid, NotFound, Problem
+from liebian.kit.sql import text
 from liebian.shops import service as shops
 
 KIND = "groupbuy"

@@ -14,11 +14,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
+from liebian.kit.sql import text
 
 log = logging.getLogger(__name__)
 

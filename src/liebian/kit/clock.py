@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from liebian.kit.sql import text
 
 _REFRESH_SECONDS = 1.0
 

@@ -7,21 +7,25 @@ commits once at the end, then runs the callbacks registered with :func:`after_co
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from sqlalchemy import BigInteger, MetaData
+from sqlalchemy import BigInteger, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+from liebian.kit.driver_session import DriverSession, StatementObserver
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -71,6 +75,28 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+AFTER_ROLLBACK = "after_rollback"
+
+
+def after_rollback(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` if the session's transaction rolls back (never once it has committed): to undo what
+    was done outside the database in its name (units taken in Redis)."""
+    if isinstance(session, DriverSession):
+        session.info.setdefault(AFTER_ROLLBACK, []).append(callback)
+        return
+    sync_session = session.sync_session
+
+    def on_rollback(_: Any) -> None:
+        callback()
+
+    def on_commit(_: Any) -> None:
+        if event.contains(sync_session, "after_rollback", on_rollback):
+            event.remove(sync_session, "after_rollback", on_rollback)
+
+    event.listen(sync_session, "after_rollback", on_rollback, once=True)
+    event.listen(sync_session, "after_commit", on_commit, once=True)
+
+
 async def run_after_commit(session: AsyncSession) -> None:
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
@@ -113,22 +139,37 @@ StatementHook = Callable[[str], None]
 
 
 class _Observed:
-    """A driver connection whose statements are reported to hooks (tests count them)."""
+    """A driver connection whose statements are reported to hooks (tests count them) and observers (the
+    benchmarks record them, with their parameters and rows)."""
 
-    def __init__(self, conn: DriverConnection, hooks: list[StatementHook]) -> None:
-        self._conn, self._hooks = conn, hooks
-
-    def _report(self, query: str) -> None:
-        for hook in self._hooks:
-            hook(query)
+    def __init__(self, conn: DriverConnection, hooks: list[StatementHook],
+                 observers: list[StatementObserver]) -> None:
+        self._conn, self._hooks, self._observers = conn, hooks, observers
 
     async def fetchrow(self, query: str, *args: Any) -> Any:
-        self._report(query)
-        return await self._conn.fetchrow(query, *args)
+        for hook in self._hooks:
+            hook(query)
+        row = await self._conn.fetchrow(query, *args)
+        for observe in self._observers:
+            observe(query, args, [] if row is None else list(row.keys()), [] if row is None else [tuple(row)])
+        return row
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        self._report(query)
-        return await self._conn.fetchval(query, *args)
+        for hook in self._hooks:
+            hook(query)
+        value = await self._conn.fetchval(query, *args)
+        for observe in self._observers:
+            observe(query, args, ["?column?"], [(value,)])
+        return value
+
+
+async def _json_as_sqlalchemy_does(conn: Any) -> None:
+    """``json`` / ``jsonb`` values read as Python objects and sent as JSON text, as SQLAlchemy's asyncpg dialect
+    sets up its connections: a service reads the same values on a driver session as on an ORM session."""
+    await conn.set_type_codec("json", encoder=str.encode, decoder=lambda b: json.loads(b.decode()),
+                              schema="pg_catalog", format="binary")
+    await conn.set_type_codec("jsonb", encoder=lambda s: b"\x01" + s.encode(),
+                              decoder=lambda b: json.loads(b[1:].decode()), schema="pg_catalog", format="binary")
 
 
 class DriverPool:
@@ -155,8 +196,16 @@ class DriverPool:
             if self._opened < self._size:
                 self._opened += 1
                 try:
-                    return await asyncpg.connect(**self._connect_params, server_settings=SERVER_SETTINGS)
+                    conn = await asyncpg.connect(**self._connect_params, server_settings=SERVER_SETTINGS)
                 except BaseException:
+                    self._opened -= 1
+                    self._wake(None)
+                    raise
+                try:
+                    await _json_as_sqlalchemy_does(conn)
+                    return conn
+                except BaseException:
+                    conn.terminate()
                     self._opened -= 1
                     self._wake(None)
                     raise
@@ -249,6 +298,9 @@ class Database:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self.statement_hooks: list[StatementHook] = []
+        # Statements on driver sessions with their parameters and rows, BEGIN and COMMIT too (the benchmarks'
+        # recordings; SQLAlchemy's cursor events see the session path's).
+        self.statement_observers: list[StatementObserver] = []
         self._driver_pool_size = driver_pool_size
         self._driver_pool: DriverPool | None = None
 
@@ -260,24 +312,61 @@ class Database:
         more CPU than the statements they send. Statements here use ``$1`` parameters. Nothing registered
         with :func:`after_commit` runs: a hot path has no reactions.
         """
+        observed = self.statement_hooks or self.statement_observers
+        async with self._bare_transaction() as conn:
+            if observed:
+                self._observe("BEGIN")
+            yield _Observed(conn, self.statement_hooks, self.statement_observers) if observed else conn
+            if observed:
+                self._observe("COMMIT")
+
+    @asynccontextmanager
+    async def _bare_transaction(self) -> AsyncIterator[Any]:
         if self._driver_pool is None:
             self._driver_pool = DriverPool(self.engine, self._driver_pool_size)
         pool = self._driver_pool
         conn = await pool.acquire()
         try:
             await conn.execute("BEGIN")
-            yield _Observed(conn, self.statement_hooks) if self.statement_hooks else conn
+            yield conn
             await conn.execute("COMMIT")
-        except asyncpg.PostgresError:
-            # The server refused a statement: the protocol is in a known state, roll back and keep it.
-            await _rollback_or_drop(conn)
+        except Exception:
+            # A refusal (the server's, or a service's problem between statements): the protocol is idle, so roll
+            # back and keep the connection. If it broke mid-statement the rollback fails and it is dropped.
+            with contextlib.suppress(Exception):
+                await _rollback_or_drop(conn)
             raise
         except BaseException:
-            # Cancelled or broken mid-statement: the protocol's state is unknown, so it is never reused.
+            # Cancelled mid-statement: the protocol's state is unknown, so it is never reused.
             conn.terminate()
             raise
         finally:
             pool.release(conn)
+
+    @asynccontextmanager
+    async def driver_unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work whose session is a :class:`~liebian.kit.driver_session.DriverSession` on a driver
+        connection: the same services, the same transaction and after-commit callbacks, without SQLAlchemy's
+        statement layer. For the hottest writes only (placing an order, joining a group)."""
+        session: DriverSession | None = None
+        try:
+            async with self._bare_transaction() as conn:
+                session = DriverSession(conn, hooks=self.statement_hooks, observers=self.statement_observers)
+                self._observe("BEGIN")
+                # Typed as the session it stands in for: services only use the part it implements.
+                yield cast(AsyncSession, session)
+                self._observe("COMMIT")
+        except BaseException:
+            self._observe("ROLLBACK")
+            if session is not None:
+                for callback in session.info.pop(AFTER_ROLLBACK, []):
+                    callback()
+            raise
+        await run_after_commit(cast(AsyncSession, session))
+
+    def _observe(self, command: str) -> None:
+        for observe in self.statement_observers:
+            observe(command, (), [], [])
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.clock import clock
 from liebian.kit.errors import Invalid
+from liebian.kit.sql import text
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,128}$")
 

@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, after_commit
 from liebian.kit.models import OutboxMessage
+from liebian.kit.sql import text
 
 log = logging.getLogger(__name__)
 

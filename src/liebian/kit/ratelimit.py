@@ -26,13 +26,13 @@ from typing import Any
 from fastapi import Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit import audit
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
 from liebian.kit.errors import TooManyRequests
+from liebian.kit.sql import text
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.clock import clock
 from liebian.kit.db import Database, after_commit
+from liebian.kit.sql import text
 
 log = logging.getLogger(__name__)
 

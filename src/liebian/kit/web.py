@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -66,6 +67,25 @@ async def refresh_shared_clock(request: Request) -> None:
             await clock.refresh(session)
 
 
+@asynccontextmanager
+async def hot_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """What :func:`request_session` gives an endpoint, on a driver session (``Database.driver_unit_of_work``):
+    for a :class:`HotRoute` that runs the ordinary services (placing an order, joining a group)."""
+    db = database(request)
+    holder: list[AsyncSession] = []
+    try:
+        async with db.driver_unit_of_work() as session:
+            holder.append(session)
+            if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
+                await clock.refresh(session)
+            yield session
+            await audit.record(session, *audit.take_pending(session))
+    except Exception:
+        if holder:
+            await audit.write(db, audit.take_pending(holder[0]))
+        raise
+
+
 DbSession = Annotated[AsyncSession, Depends(request_session, scope="function")]
 Signer = Annotated[TokenSigner, Depends(token_signer)]
 
@@ -119,6 +139,35 @@ async def json_body(request: Request, model: type[ModelT], *, max_bytes: int = 1
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"]) if e["type"] != "json_invalid" else ("body",)} for e in exc.errors()]
         ) from None
+
+
+async def json_body_later(request: Request, model: type[ModelT], *,
+                          max_bytes: int = 64 * 1024) -> Callable[[], ModelT]:
+    """The body read now and validated when the returned function is called, in FastAPI's order: malformed
+    JSON is refused at once, a field's problems only after the path, headers and identity are checked."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise PayloadTooLarge("payload_too_large", f"The request body is larger than {max_bytes} bytes.")
+    if not body:  # as FastAPI answers a required body that was not sent
+        missing = [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+
+        def absent() -> ModelT:
+            raise RequestValidationError(missing)
+        return absent
+    try:
+        parsed = model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"]) if e["type"] != "json_invalid" else ("body",)}
+                  for e in exc.errors()]
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise RequestValidationError(errors) from None
+
+        def refuse() -> ModelT:
+            raise RequestValidationError(errors)
+        return refuse
+    return lambda: parsed
 
 
 def checked_param(value: str | None, where: str, name: str, *, max_length: int,

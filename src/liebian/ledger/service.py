@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
+from liebian.kit.sql import text
 from liebian.ledger.rules import check_balanced
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from liebian.kit.db import make_engine
+from liebian.kit.sql import text
 from liebian.models import Base
 
 config = context.config

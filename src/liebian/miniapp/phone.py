@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import links
@@ -21,6 +20,7 @@ from liebian.integrations.wechat.miniprogram import ERRCODE_PHONE_QUOTA, Invalid
 from liebian.kit import crypto
 from liebian.kit.clock import clock
 from liebian.kit.errors import BadGateway, BadRequest, ServiceUnavailable, TooManyRequests
+from liebian.kit.sql import text
 from liebian.miniapp import ports
 from liebian.miniapp.vault import KEY_VERSION, PhoneVault, e164, mask
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +24,7 @@ from liebian.integrations.wechat.miniprogram import LogisticsType, Parcel
 from liebian.kit import outbox
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, NotFound
+from liebian.kit.sql import text
 from liebian.miniapp import ports, rules
 from liebian.miniapp.ports import OrderFacts
 from liebian.miniapp.vault import mask

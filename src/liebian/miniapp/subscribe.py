@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import service as customers
@@ -32,6 +31,7 @@ from liebian.integrations.wechat.miniprogram import (
 from liebian.kit import outbox
 from liebian.kit.clock import clock
 from liebian.kit.errors import Invalid, NotFound
+from liebian.kit.sql import text
 from liebian.miniapp import ports, rules
 from liebian.miniapp.rules import EVENTS, Event, Source
 

@@ -3,9 +3,24 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from liebian.kit.web import DbSession, IdempotencyKeyHeader, IdPath, Limit, Offset, database
+from liebian.kit.auth import Claims
+from liebian.kit.errors import Unauthorized
+from liebian.kit.idempotency import validate_key
+from liebian.kit.web import (
+    DbSession,
+    HotRoute,
+    IdempotencyKeyHeader,
+    IdPath,
+    Limit,
+    Offset,
+    checked_param,
+    claims_from_header,
+    database,
+    hot_session,
+    json_body_later,
+)
 from liebian.orders import checkout, lifecycle, queries, refunds
 from liebian.orders.models import ORDER_STATUSES
 from liebian.orders.schemas import (
@@ -19,7 +34,9 @@ from liebian.orders.schemas import (
     RefundRequestOut,
     ShipIn,
 )
+from liebian.shops import service as shops
 from liebian.shops.deps import ConsoleShop, CurrentShop, ShopCustomer
+from liebian.shops.service import shop_customer
 
 router = APIRouter(prefix="/api/v1/shops/{shop}", tags=["customer: orders"])
 console = APIRouter(prefix="/api/v1/console", tags=["console: orders"])
@@ -31,8 +48,29 @@ StatusFilter = Literal[ORDER_STATUSES] | None  # type: ignore[valid-type]
 async def place_order(
     body: PlaceOrderIn, shop: CurrentShop, customer: ShopCustomer, session: DbSession, key: IdempotencyKeyHeader
 ) -> JSONResponse:
+    """Served by :func:`place_order_hot` (a hot route); this declaration documents it and answers the same."""
     placed = await checkout.place_order(session, shop, customer.subject_id, body, key)
     return JSONResponse(placed.body, status_code=placed.status_code)
+
+
+async def place_order_hot(request: Request) -> Response:
+    """``POST orders`` ahead of FastAPI's routing and dependencies, on a driver session (``kit.driver_session``):
+    the same checkout, in the same order of checks as the declared route (malformed JSON, the shop, the token,
+    the Idempotency-Key, then the body's fields), at a third of the CPU."""
+    slug = checked_param(request.path_params["shop"], "path", "shop", max_length=40) or ""
+    body = await json_body_later(request, PlaceOrderIn)
+    key = request.headers.get("idempotency-key")
+    async with hot_session(request) as session:
+        shop = await shops.shop_by_slug(session, slug)
+        claims = shop_customer(shop, claims_from_header(request, request.headers.get("authorization"), "customer")
+                               or _no_token())
+        key = None if key is None else validate_key(key)
+        placed = await checkout.place_order(session, shop, claims.subject_id, body(), key)
+    return JSONResponse(placed.body, status_code=placed.status_code)
+
+
+def _no_token() -> Claims:
+    raise Unauthorized("not_authenticated", "Send 'Authorization: Bearer <token>'.")
 
 
 @router.post("/orders/quote", response_model=QuoteOut)
@@ -169,3 +207,6 @@ async def approve_refund(request_id: IdPath, shop: ConsoleShop, session: DbSessi
 async def reject_refund(request_id: IdPath, body: RefundRejectIn, shop: ConsoleShop, session: DbSession) -> Any:
     await refunds.reject(session, shop.id, request_id, body.reason)
     return await refunds.get_request(session, shop.id, request_id)
+
+
+hot_routes = (HotRoute.of("POST", f"{router.prefix}/orders", place_order_hot),)

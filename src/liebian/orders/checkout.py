@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.catalog import service as catalog
@@ -27,6 +26,7 @@ from liebian.kit.errors import Conflict, Invalid, NotFound, Problem
 from liebian.kit.events import bus
 from liebian.kit.ids import order_number
 from liebian.kit.money import MAX_FEN
+from liebian.kit.sql import text
 from liebian.orders import contact
 from liebian.orders.pricing import (
     COUPON,

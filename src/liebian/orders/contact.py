@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit import audit, crypto
 from liebian.kit.errors import not_found
+from liebian.kit.sql import text
 from liebian.kit.web import DbSession, StaffClaims
 from liebian.orders.schemas import OrderOut
 from liebian.shops.deps import ConsoleShop

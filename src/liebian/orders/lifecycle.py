@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +19,7 @@ from liebian.events import OrderCancelled, OrderCompleted, OrderPaid, OrderShipp
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, not_found
 from liebian.kit.events import bus
+from liebian.kit.sql import text
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import CUSTOMER_PREPAYMENTS, REVENUE
 from liebian.payments import service as payments

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.checks import Violation
 from liebian.kit.errors import not_found
+from liebian.kit.sql import text
 from liebian.orders import contact
 from liebian.orders.schemas import OrderLineOut, OrderOut, OrderPage, PaymentOut
 from liebian.payments import service as payments

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +15,7 @@ from liebian.kit.clock import clock
 from liebian.kit.db import equal_filters
 from liebian.kit.errors import Conflict, Invalid, not_found
 from liebian.kit.events import bus
+from liebian.kit.sql import text
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import CUSTOMER_PREPAYMENTS, REVENUE
 from liebian.orders.rules import REFUNDABLE_STATUSES, spread_refund

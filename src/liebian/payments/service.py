@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.events import PaymentSucceeded, RefundSucceeded
@@ -22,6 +21,7 @@ from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
 from liebian.kit.errors import BadRequest, Conflict, Invalid, NotFound, not_found
 from liebian.kit.events import bus
+from liebian.kit.sql import text
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import CUSTOMER_PREPAYMENTS, cash
 from liebian.payments.providers import (

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers import service as customers
@@ -33,6 +33,7 @@ from liebian.kit.clock import clock
 from liebian.kit.errors import BadRequest, Conflict, Invalid, not_found
 from liebian.kit.events import bus
 from liebian.kit.ids import order_number, token
+from liebian.kit.sql import text
 from liebian.ledger import service as ledger
 from liebian.ledger.rules import TRANSFERS_IN_FLIGHT, cash, payable_to_customer
 from liebian.payments.providers import ProviderEvent

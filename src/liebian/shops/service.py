@@ -6,13 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.auth import Claims, TokenSigner, hash_password, verify_password
 from liebian.kit.clock import clock
 from liebian.kit.db import DriverConnection, flush_or_conflict
 from liebian.kit.errors import Conflict, Invalid, NotFound, Unauthorized
+from liebian.kit.sql import text
 from liebian.shops.models import Shop, Staff
 from liebian.shops.rules import ShopSettings
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit import audit, ratelimit
 from liebian.kit.auth import Claims, TokenSigner
+from liebian.kit.sql import text
 from liebian.kit.web import DbSession, Limit, Offset, Signer, StaffClaims
 from liebian.shops import service
 from liebian.shops.deps import ConsoleShop

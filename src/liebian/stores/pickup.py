@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liebian.kit.sql import text
 from liebian.stores import rules
 
 

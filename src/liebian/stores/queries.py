@@ -8,10 +8,10 @@ also yields them nearest first (a KNN scan), so only the first ``limit`` are rea
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.checks import Violation
+from liebian.kit.sql import text
 from liebian.stores import rules
 from liebian.stores.schemas import NearbyPage, NearbyStore
 from liebian.stores.service import COLUMNS, store_out

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict, Invalid, NotFound
+from liebian.kit.sql import text
 from liebian.stores import rules
 from liebian.stores.schemas import HoursIn, HoursOut, StoreIn, StoreOut, StorePage, StorePatch
 

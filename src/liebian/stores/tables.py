@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit.clock import clock
 from liebian.kit.errors import Conflict
+from liebian.kit.sql import text
 from liebian.stores import ports, service
 
 MAX_TABLES_PER_STORE = 500

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.customers.addresses import AddressIn
@@ -12,6 +11,7 @@ from liebian.events import OrderCancelled
 from liebian.flashsale import campaigns, ports, queue, stock
 from liebian.kit import jobs, outbox
 from liebian.kit.events import bus
+from liebian.kit.sql import text
 from liebian.orders import checkout
 from liebian.orders.pricing import LinePrice, PlacedOrder, PricingContext, Quote, register_price_source
 from liebian.orders.schemas import LineIn, PlaceOrderIn, PromotionIn

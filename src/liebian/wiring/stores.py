@@ -3,12 +3,12 @@ the counter's "picked up" through the orders lifecycle."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.fission import shares
 from liebian.fission.rules import Channel, TargetType
 from liebian.kit.errors import Conflict
+from liebian.kit.sql import text
 from liebian.orders import lifecycle
 from liebian.orders import queries as order_queries
 from liebian.stores import ports, tables
