@@ -57,7 +57,8 @@ FILL = ("INSERT INTO lb_ds (name, doc, n, at, tags) VALUES ('a', CAST(:doc AS js
         "'2026-01-02T03:04:05+08:00', ARRAY['x', 'y']), ('b', NULL, 2, NULL, NULL)")
 
 QUERIES: list[tuple[str, dict[str, Any], Callable[[Any], Any]]] = [
-    ("SELECT id > 0 AS positive, name, doc, n, at, tags FROM lb_ds ORDER BY name", {}, lambda r: [tuple(x) for x in r.all()]),
+    ("SELECT id > 0 AS positive, name, doc, n, at, tags FROM lb_ds ORDER BY name", {},
+     lambda r: [tuple(x) for x in r.all()]),
     ("SELECT name, doc FROM lb_ds WHERE name = :name", {"name": "a"}, lambda r: tuple(r.one())),
     ("SELECT name FROM lb_ds WHERE name = :name", {"name": "zz"}, lambda r: r.first()),
     ("SELECT name FROM lb_ds WHERE name = :name", {"name": "zz"}, lambda r: r.scalar()),
