@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         if not settings.database_url:
             raise ConfigurationError("set LIEBIAN_DATABASE_URL, or start with 'liebian serve' (embedded PostgreSQL)")
         db = Database(make_engine(settings.database_url, pool_size=settings.pool_size,
-                                  max_overflow=settings.pool_max_overflow))
+                                  max_overflow=settings.pool_max_overflow), driver_pool_size=settings.hot_pool_size)
     wiring.install(settings)
     database = db
 

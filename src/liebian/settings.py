@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, repr=False)
     pool_size: int = Field(default=20, ge=1, le=500)
     pool_max_overflow: int = Field(default=40, ge=0, le=1000)
+    # Transactions of the hot routes (orders, group joins, share visits) at once per process: more only waits
+    # longer on the same CPU, and holds a hot row's lock longer (see README, Performance and guarantees).
+    hot_pool_size: int = Field(default=8, ge=1, le=200)
     access_token_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     public_base_url: str = "http://127.0.0.1:8000"

@@ -1,7 +1,7 @@
 """``groupbuy-join``: buyers joining one hot group, and many groups, against pgbench running the same statements.
 
 Each join is what ``POST orders`` with ``promotion {kind: groupbuy, group_id}`` runs below HTTP, in one
-transaction: the shop read by slug, then ``checkout.place_order`` (the campaign, the group's guarded seat
+transaction on a driver session (as the hot route runs it): the shop read by slug, then ``checkout.place_order`` (the campaign, the group's guarded seat
 ``UPDATE``, the SKU's guarded stock ``UPDATE``, the customer's units, the order, its line, the member, the
 attribution and the payment). Payment intents come from the replay's instant provider (no WeChat call, no
 cryptography), as in the group-buy replay and the flash-sale engine. The clients are coroutines of this process,
@@ -96,7 +96,7 @@ async def join(setup: Setup, customer: int, group: int | None, campaign: int | N
     body = PlaceOrderIn(lines=[LineIn(sku_id=setup.sku, quantity=1)], address=ADDRESS, payment_method="wechat",
                         promotion=PromotionIn(kind="groupbuy", campaign_id=campaign or setup.campaign,
                                               group_id=group))
-    async with setup.db.unit_of_work() as session:
+    async with setup.db.driver_unit_of_work() as session:  # as the hot route runs it
         shop = await shop_by_slug(session, setup.slug)
         placed = await checkout.place_order(session, shop, customer, body, None)
     return placed.body
@@ -127,7 +127,7 @@ async def prepare(url: str, opts: Options) -> Setup:
 
     await asyncio.to_thread(upgrade, url)
     wiring.install(Settings(mode=Mode.SANDBOX, database_url=url))
-    db = Database(make_engine(url, pool_size=opts.clients + 4, max_overflow=0))
+    db = Database(make_engine(url, pool_size=4, max_overflow=0), driver_pool_size=opts.clients)
     await separate_id_ranges(db, 0)
     slug = f"join-{uuid.uuid4().hex[:8]}"
     async with db.unit_of_work() as session:
@@ -285,7 +285,7 @@ async def repetition(setup: Setup, url: str, work: Path, scripts: dict[str, Path
         if mode == "hot":
             groups = [await open_group(setup, top - 301 - 2 * rep)]
         before = await members_of(setup, groups)
-        await setup.db.engine.dispose()  # pgbench needs the connections
+        await setup.db.dispose()  # pgbench needs the connections
         pg = await pgbench(url, scripts[mode], opts, work, hot=groups[0], phase=phase + 1)
         mismatch += abs(await members_of(setup, groups) - before - pg.transactions)
         errors += sum(api.refused.values()) + pg.failed

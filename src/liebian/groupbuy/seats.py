@@ -30,6 +30,7 @@ from liebian.groupbuy import campaigns, rules
 from liebian.groupbuy.campaigns import CampaignRow
 from liebian.groupbuy.ports import SeatQuote, SeatRequest
 from liebian.groupbuy.rules import Role
+from liebian.kit.db import last_in_transaction
 from liebian.kit.errors import Conflict, Invalid, NotFound, Problem
 from liebian.kit.sql import text
 from liebian.shops import service as shops
@@ -69,7 +70,9 @@ async def quote(session: AsyncSession, req: SeatRequest) -> SeatQuote:
         raise Conflict("per_customer_limit_exceeded",
                        f"At most {campaign.per_customer_limit} per customer in this group buy.")
     seat = await _seat(session, req, campaign, req.params.get("group_id"))
-    await _take_units(session, campaign, item.quantity)
+    # The units come off the campaign's one SKU (or campaign) row, which every join of the campaign wants:
+    # taken last, its lock is held for the order's last statements only.
+    last_in_transaction(session, lambda: _take_units(session, campaign, item.quantity))
     await _count_units(session, campaign, req.customer_id, item.quantity)
     unit = rules.unit_price(seat.role, campaign.group_price_fen, campaign.leader_price_fen)
     # Shown as the list price less a discount, so the order says what the group saves.

@@ -75,6 +75,21 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+LAST = "last_in_transaction"
+
+
+def last_in_transaction(session: AsyncSession, action: AfterCommit) -> None:
+    """Run ``action`` as late as the use case allows (it calls :func:`run_last`), and at the latest just before
+    the commit: a guarded update of a row many transactions want (a SKU's stock) then holds its lock for the
+    last statements only, not for the whole order."""
+    session.info.setdefault(LAST, []).append(action)
+
+
+async def run_last(session: AsyncSession) -> None:
+    while session.info.get(LAST):
+        await session.info[LAST].pop(0)()
+
+
 AFTER_ROLLBACK = "after_rollback"
 
 
@@ -355,6 +370,7 @@ class Database:
                 self._observe("BEGIN")
                 # Typed as the session it stands in for: services only use the part it implements.
                 yield cast(AsyncSession, session)
+                await run_last(cast(AsyncSession, session))
                 self._observe("COMMIT")
         except BaseException:
             self._observe("ROLLBACK")
@@ -374,6 +390,7 @@ class Database:
         async with self.sessions() as session:
             async with session.begin():
                 yield session
+                await run_last(session)
             await run_after_commit(session)
 
     async def dispose(self) -> None:

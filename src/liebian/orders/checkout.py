@@ -22,6 +22,7 @@ from liebian.customers import service as customers
 from liebian.events import OrderPaid, OrderPlaced
 from liebian.kit import idempotency
 from liebian.kit.clock import clock
+from liebian.kit.db import last_in_transaction, run_last
 from liebian.kit.errors import Conflict, Invalid, NotFound, Problem
 from liebian.kit.events import bus
 from liebian.kit.ids import order_number
@@ -137,7 +138,6 @@ def _check_stock(merged: OrderedDict[int, int], skus: dict[int, SkuForSale]) -> 
 
 async def _take_stock(session: AsyncSession, shop: ShopRef, merged: OrderedDict[int, int],
                       skus: dict[int, SkuForSale]) -> None:
-    _check_stock(merged, skus)
     for sku_id in sorted(merged):  # id order: concurrent multi-line orders cannot deadlock
         if not await catalog.take_stock(session, shop.id, sku_id, merged[sku_id]):
             raise Conflict("stock_exhausted", f"SKU {sku_id} has sold out.", sku_id=sku_id)
@@ -259,7 +259,8 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
     ship_fen, payable_fen = priced.ship_fen, priced.payable_fen
 
     if quote.takes_sku_stock:
-        await _take_stock(session, shop, merged, skus)
+        _check_stock(merged, skus)  # a friendly answer now; the guarded updates come last (below)
+        last_in_transaction(session, lambda: _take_stock(session, shop, merged, skus))
 
     promotion_record = _promotion_record(kind, promotion_params, quote, coupon)
     pickup_day, pickup_no = (None, None) if fulfilment.store_id is None else (
@@ -308,6 +309,9 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
     await bus.publish(session, OrderPlaced(shop_id=shop.id, order_id=order_id, order_no=order_no,
                                            customer_id=customer_id, payable_fen=payable_fen,
                                            promotion=promotion_record, share_code=body.share_code))
+    # The stock (the SKUs', a campaign's): rows other orders want, so taken last, just before the payment is
+    # set up (a sold-out order never asks WeChat for a prepay) and the commit.
+    await run_last(session)
     payment = await _start_payment(session, shop, customer_id, body, placed, deadline, line_rows[0][1].title,
                                    promotion_record)
     return {
@@ -325,6 +329,7 @@ async def quote_order(session: AsyncSession, shop: ShopRef, customer_id: int, bo
     take off (or why it cannot apply). The caller runs this in a transaction it rolls back: a promotion's quote
     takes its seat or units as placing would, and none of that may last."""
     priced = await _price(session, shop, customer_id, body, clock.now(), quote_only=True)
+    await run_last(session)  # what placing would take last (a campaign's units): its refusals are the quote's
     if priced.quote.takes_sku_stock:
         _check_stock(priced.merged, priced.skus)
     lines = priced.ctx.lines
