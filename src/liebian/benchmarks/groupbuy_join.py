@@ -1,11 +1,12 @@
 """``groupbuy-join``: buyers joining one hot group, and many groups, against pgbench running the same statements.
 
 Each join is what ``POST orders`` with ``promotion {kind: groupbuy, group_id}`` runs below HTTP, in one
-transaction on a driver session (as the hot route runs it): the shop read by slug, then ``checkout.place_order`` (the campaign, the group's guarded seat
-``UPDATE``, the SKU's guarded stock ``UPDATE``, the customer's units, the order, its line, the member, the
-attribution and the payment). Payment intents come from the replay's instant provider (no WeChat call, no
-cryptography), as in the group-buy replay and the flash-sale engine. The clients are coroutines of this process,
-each with its own connection (no HTTP: the join's own cost, as ``liebian bench flashsale`` measures entries).
+transaction on a driver session (as the hot route runs it): the shop read by slug, then ``checkout.place_order``
+(the campaign, the group's guarded seat ``UPDATE``, the customer's units, the order, its line, the member, the
+attribution, the SKU's guarded stock ``UPDATE`` taken last, and the payment). Payment intents come from the
+replay's instant provider (no WeChat call, no cryptography), as in the group-buy replay and the flash-sale
+engine. The clients are coroutines of this process, each with its own connection (no HTTP: the join's own cost,
+as ``liebian bench flashsale`` measures entries).
 
 - Groups are opened by their leaders (an order, paid) with the campaign's size (100), then made roomy (their
   ``size`` raised in the database) so that the window measures joins, not refusals of a full group: one hot
