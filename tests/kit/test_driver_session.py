@@ -177,3 +177,17 @@ async def test_hot_order_route_checks_in_fastapis_order(shop: ShopHarness, clien
     again = await client.post(url, json=good, headers={**buyer, "Idempotency-Key": "hot-route-1"})
     assert placed.status_code == again.status_code == 201 and placed.json() == again.json()
     assert await shop.stock(sku) == 4
+
+
+def test_a_connection_lost_mid_statement_is_unavailable_however_it_is_wrapped() -> None:
+    """A driver session wraps the driver's error as SQLAlchemy does; the socket's error may be its cause."""
+    import asyncpg
+
+    from liebian.kit.db import unavailable
+
+    lost = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    lost.__cause__ = BrokenPipeError(32, "Broken pipe")
+    assert unavailable(DBAPIError("SELECT 1", (), lost))
+    assert unavailable(lost)
+    refused = asyncpg.exceptions.UniqueViolationError("duplicate key")
+    assert not unavailable(IntegrityError("INSERT", (), refused))

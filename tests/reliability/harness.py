@@ -64,9 +64,11 @@ class _DatabaseClock:
         return time.time() + self.offset
 
     async def refresh(self) -> None:
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        # WeChat does not depend on our database: while it restarts (connecting or reading), the fake keeps
+        # the last offset it read and answers as usual.
         try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
             value = await self._conn.fetchval("SELECT offset_seconds FROM kit_clock WHERE id = 1")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             self._conn = None  # the database is restarting: keep the last offset, reconnect next time

@@ -287,8 +287,14 @@ def unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated or isinstance(exc, SAInterfaceError):
             return True
-        exc = exc.orig if exc.orig is not None else exc
-        exc = getattr(exc, "__cause__", None) or exc  # SQLAlchemy's adapter wraps the driver's own error
+        # ``orig`` is SQLAlchemy's adapter around the driver's error (its cause), or the driver's error itself
+        # (a driver session), whose own cause may be the socket's (a broken pipe): any of them may say it.
+        orig = exc.orig if exc.orig is not None else exc
+        return any(_driver_unavailable(e) for e in (orig, getattr(orig, "__cause__", None)) if e is not None)
+    return _driver_unavailable(exc)
+
+
+def _driver_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.InterfaceError):
         return True  # "connection is closed", "connection was closed in the middle of operation"
     if isinstance(exc, asyncpg.PostgresError):
