@@ -239,7 +239,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                    web_session.router, web_pages.storefront_router, web_pages.console_router):
         app.include_router(router)
     app.mount("/static", static_app(), name="static")
-    app.hot_routes = fission_api.hot_routes + orders_api.hot_routes
+    app.hot_routes = fission_api.hot_routes + orders_api.hot_routes + flashsale_api.hot_routes
     app.state.wechat = gateways.install(settings, app)
     app.state.identity = app.state.wechat.identity
     if settings.sandbox:

@@ -191,3 +191,28 @@ def test_a_connection_lost_mid_statement_is_unavailable_however_it_is_wrapped() 
     assert unavailable(lost)
     refused = asyncpg.exceptions.UniqueViolationError("duplicate key")
     assert not unavailable(IntegrityError("INSERT", (), refused))
+
+
+async def test_hot_entry_route_checks_in_fastapis_order(shop: ShopHarness, client: httpx.AsyncClient) -> None:
+    from tests.api.flashsale_helpers import setup
+
+    buyer = await shop.login("hot-entry-checks")
+    _, slot = await setup(shop)
+    url = f"{shop.base}/flashsale/campaigns/{slot['id']}/entries"
+    good = {"quantity": 1, "address": ADDRESS}
+    assert_problem(await client.post(url, content=b"[", headers={"Content-Type": "application/json"}),
+                   422, "invalid_json")
+    assert_problem(await client.post(f"/api/v1/shops/nope/flashsale/campaigns/{slot['id']}/entries", json=good,
+                                     headers=buyer), 404, "shop_not_found")
+    assert_problem(await client.post(f"{shop.base}/flashsale/campaigns/x/entries", json=good), 401,
+                   "not_authenticated")
+    # the path's id and the body's fields are reported together
+    both_wrong = assert_problem(await client.post(f"{shop.base}/flashsale/campaigns/0/entries",
+                                                  json={"quantity": "many"}, headers=buyer), 422, "validation_error")
+    locations = {tuple(e["loc"][:2]) for e in both_wrong["errors"]}
+    assert ("path", "campaign_id") in locations and ("body", "quantity") in locations, locations
+    assert_problem(await client.post(f"{shop.base}/flashsale/campaigns/{2**63}/entries", json=good, headers=buyer),
+                   422, "validation_error")
+    entered = await client.post(url, json=good, headers=buyer)
+    assert entered.status_code == 201, entered.text
+    assert entered.json()["status"] == "ordered" and entered.json()["order_no"]

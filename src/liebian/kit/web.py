@@ -7,11 +7,11 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.kit import audit
@@ -168,6 +168,29 @@ async def json_body_later(request: Request, model: type[ModelT], *,
             raise RequestValidationError(errors)
         return refuse
     return lambda: parsed
+
+
+_PATH_ID: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=2**63 - 1)])
+
+
+def path_id_errors(value: str, name: str) -> tuple[int, list[dict[str, Any]]]:
+    """An id from the path as FastAPI checks :data:`IdPath` (an integer, 1 to 2^63 - 1): the id, or 0 and the
+    errors, to be reported with the body's (FastAPI reports a route's own parameters and its body together)."""
+    try:
+        return _PATH_ID.validate_python(value), []
+    except ValidationError as exc:
+        return 0, [{**e, "loc": ("path", name)} for e in exc.errors()]
+
+
+async def validated(body: Callable[[], ModelT], errors: list[dict[str, Any]]) -> ModelT:
+    """The body from :func:`json_body_later`, or every error of the route's own parameters and of the body."""
+    try:
+        parsed = body()
+    except RequestValidationError as exc:
+        raise RequestValidationError([*errors, *exc.errors()]) from None
+    if errors:
+        raise RequestValidationError(errors)
+    return parsed
 
 
 def checked_param(value: str | None, where: str, name: str, *, max_length: int,
