@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -40,15 +40,12 @@ async def token_signer(request: Request) -> TokenSigner:
     return token_signer_of(request)
 
 
-async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed after the endpoint returns and before the answer is sent.
-
-    Refusals kept for the audit trail (``audit.refusal``) are written whether it commits or rolls back.
-    """
+@asynccontextmanager
+async def _request_unit(request: Request, *, driver: bool) -> AsyncIterator[AsyncSession]:
     db = database(request)
     holder: list[AsyncSession] = []
     try:
-        async with db.unit_of_work() as session:
+        async with (db.driver_unit_of_work() if driver else db.unit_of_work()) as session:
             holder.append(session)
             if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
                 await clock.refresh(session)  # several API processes share the sandbox clock
@@ -60,30 +57,26 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
         raise
 
 
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed after the endpoint returns and before the answer is sent.
+
+    Refusals kept for the audit trail (``audit.refusal``) are written whether it commits or rolls back.
+    """
+    async with _request_unit(request, driver=False) as session:
+        yield session
+
+
+def hot_session(request: Request) -> AbstractAsyncContextManager[AsyncSession]:
+    """What :func:`request_session` gives an endpoint, on a driver session (``Database.driver_unit_of_work``):
+    for a :class:`HotRoute` that runs the ordinary services (placing an order, a flash-sale entry)."""
+    return _request_unit(request, driver=True)
+
+
 async def refresh_shared_clock(request: Request) -> None:
     """For endpoints that do not take a :data:`DbSession` (hot paths): the same clock refresh."""
     if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
         async with database(request).unit_of_work() as session:
             await clock.refresh(session)
-
-
-@asynccontextmanager
-async def hot_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """What :func:`request_session` gives an endpoint, on a driver session (``Database.driver_unit_of_work``):
-    for a :class:`HotRoute` that runs the ordinary services (placing an order, joining a group)."""
-    db = database(request)
-    holder: list[AsyncSession] = []
-    try:
-        async with db.driver_unit_of_work() as session:
-            holder.append(session)
-            if getattr(request.app.state, "clock_sync", False) and clock.needs_refresh():
-                await clock.refresh(session)
-            yield session
-            await audit.record(session, *audit.take_pending(session))
-    except Exception:
-        if holder:
-            await audit.write(db, audit.take_pending(holder[0]))
-        raise
 
 
 DbSession = Annotated[AsyncSession, Depends(request_session, scope="function")]
