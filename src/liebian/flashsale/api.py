@@ -25,7 +25,6 @@ from liebian.flashsale.schemas import (
 )
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
-from liebian.kit.errors import Unauthorized
 from liebian.kit.web import (
     MAX_ID,
     DbSession,
@@ -34,7 +33,7 @@ from liebian.kit.web import (
     Limit,
     Offset,
     checked_param,
-    claims_from_header,
+    customer_claims_of,
     hot_session,
     json_body_later,
     path_id_errors,
@@ -84,13 +83,9 @@ async def enter_hot(request: Request) -> Response:
     body = await json_body_later(request, EntryIn)
     async with hot_session(request) as session:
         shop = await shops.shop_by_slug(session, slug)
-        claims = claims_from_header(request, request.headers.get("authorization"), "customer")
-        if claims is None:
-            raise Unauthorized("not_authenticated", "Send 'Authorization: Bearer <token>'.")
-        customer = shop_customer(shop, claims)
+        customer = shop_customer(shop, customer_claims_of(request))
         campaign_id, errors = path_id_errors(request.path_params["campaign_id"], "campaign_id")
-        status, entry = await queue.enter(session, shop, customer.subject_id, campaign_id,
-                                          await validated(body, errors))
+        status, entry = await queue.enter(session, shop, customer.subject_id, campaign_id, validated(body, errors))
     if status == 202:
         queue.kick(request.app.state.db, campaign_id)
     return JSONResponse(entry.model_dump(mode="json", exclude_none=True), status_code=status)

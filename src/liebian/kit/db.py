@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -19,13 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from sqlalchemy import BigInteger, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from liebian.kit.driver_session import DriverSession, StatementObserver
+from liebian.kit.driver_session import DriverSession, StatementObserver, announce, report
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -162,29 +163,28 @@ class _Observed:
         self._conn, self._hooks, self._observers = conn, hooks, observers
 
     async def fetchrow(self, query: str, *args: Any) -> Any:
-        for hook in self._hooks:
-            hook(query)
+        announce(self._hooks, query)
         row = await self._conn.fetchrow(query, *args)
-        for observe in self._observers:
-            observe(query, args, [] if row is None else list(row.keys()), [] if row is None else [tuple(row)])
+        report(self._observers, query, args, [] if row is None else [row])
         return row
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        for hook in self._hooks:
-            hook(query)
-        value = await self._conn.fetchval(query, *args)
-        for observe in self._observers:
-            observe(query, args, ["?column?"], [(value,)])
-        return value
+        row = await self.fetchrow(query, *args)
+        return None if row is None else row[0]
 
 
-async def _json_as_sqlalchemy_does(conn: Any) -> None:
-    """``json`` / ``jsonb`` values read as Python objects and sent as JSON text, as SQLAlchemy's asyncpg dialect
-    sets up its connections: a service reads the same values on a driver session as on an ORM session."""
-    await conn.set_type_codec("json", encoder=str.encode, decoder=lambda b: json.loads(b.decode()),
-                              schema="pg_catalog", format="binary")
-    await conn.set_type_codec("jsonb", encoder=lambda s: b"\x01" + s.encode(),
-                              decoder=lambda b: json.loads(b[1:].decode()), schema="pg_catalog", format="binary")
+@dataclass(frozen=True)
+class _Adapted:
+    """What SQLAlchemy's asyncpg dialect expects of a connection when it sets up codecs: the driver's own."""
+
+    _connection: Any
+
+
+async def _json_as_sqlalchemy_does(dialect: PGDialect_asyncpg, conn: Any) -> None:
+    """``json`` / ``jsonb`` read as Python objects and sent as JSON text, by the very codecs SQLAlchemy's asyncpg
+    dialect installs on its connections: a service reads the same values on a driver session."""
+    await dialect.setup_asyncpg_json_codec(_Adapted(conn))  # type: ignore[no-untyped-call]
+    await dialect.setup_asyncpg_jsonb_codec(_Adapted(conn))  # type: ignore[no-untyped-call]
 
 
 class DriverPool:
@@ -198,6 +198,7 @@ class DriverPool:
 
     def __init__(self, engine: AsyncEngine, size: int) -> None:
         _, self._connect_params = engine.dialect.create_connect_args(engine.url)
+        self._dialect = cast(PGDialect_asyncpg, engine.dialect)
         self._size = size
         self._idle: list[Any] = []
         self._opened = 0
@@ -217,7 +218,7 @@ class DriverPool:
                     self._wake(None)
                     raise
                 try:
-                    await _json_as_sqlalchemy_does(conn)
+                    await _json_as_sqlalchemy_does(self._dialect, conn)
                     return conn
                 except BaseException:
                     conn.terminate()

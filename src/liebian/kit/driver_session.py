@@ -167,6 +167,18 @@ def _refused(sql: str, args: Sequence[Any], exc: asyncpg.PostgresError) -> NoRet
     raise DBAPIError(sql, tuple(args), exc) from exc
 
 
+def announce(hooks: Sequence[Callable[[str], None]], sql: str) -> None:
+    """A statement about to be sent, to the hooks that count them (tests)."""
+    for hook in hooks:
+        hook(sql)
+
+
+def report(observers: Sequence[StatementObserver], sql: str, args: tuple[Any, ...], rows: Sequence[Any]) -> None:
+    """A statement and the rows it returned, to the observers that record them (the benchmarks)."""
+    for observe in observers:
+        observe(sql, args, list(rows[0].keys()) if rows else [], [tuple(r) for r in rows])
+
+
 class _DriverConnection:
     """What ``await session.connection()`` gives the services that send driver SQL (``$1``) themselves."""
 
@@ -201,16 +213,14 @@ class DriverSession:
         return await self.run(sql, args)
 
     async def run(self, sql: str, args: tuple[Any, ...]) -> DriverResult:
-        for hook in self._hooks:
-            hook(sql)
+        announce(self._hooks, sql)
         try:
             # The record and the command status in one call (``fetch`` would drop the status, which is
             # ``rowcount``): asyncpg's statement cache and protocol, as its public calls use them.
             rows, status, _ = await self.conn._execute(sql, args, 0, None, return_status=True, record_class=Row)
         except asyncpg.PostgresError as exc:
             _refused(sql, args, exc)
-        for observe in self._observers:
-            observe(sql, args, list(rows[0].keys()) if rows else [], [tuple(r) for r in rows])
+        report(self._observers, sql, args, rows)
         return DriverResult(rows, status)
 
     async def connection(self) -> _DriverConnection:

@@ -120,62 +120,58 @@ class HotRoute:
 
 # Hot paths declare no parameters to FastAPI (its parameter and body handling cost as much CPU as a share
 # visit's SQL) and read the request themselves with these; errors are FastAPI's own 422s.
-async def json_body(request: Request, model: type[ModelT], *, max_bytes: int = 16 * 1024) -> ModelT:
+async def _read_body(request: Request, max_bytes: int) -> bytes:
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_bytes:
             raise PayloadTooLarge("payload_too_large", f"The request body is larger than {max_bytes} bytes.")
+    return bytes(body)
+
+
+def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{**e, "loc": ("body", *e["loc"]) if e["type"] != "json_invalid" else ("body",)} for e in exc.errors()]
+
+
+async def json_body(request: Request, model: type[ModelT], *, max_bytes: int = 16 * 1024) -> ModelT:
     try:
-        return model.model_validate_json(body)
+        return model.model_validate_json(await _read_body(request, max_bytes))
     except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"]) if e["type"] != "json_invalid" else ("body",)} for e in exc.errors()]
-        ) from None
+        raise RequestValidationError(_body_errors(exc)) from None
 
 
 async def json_body_later(request: Request, model: type[ModelT], *,
                           max_bytes: int = 64 * 1024) -> Callable[[], ModelT]:
     """The body read now and validated when the returned function is called, in FastAPI's order: malformed
     JSON is refused at once, a field's problems only after the path, headers and identity are checked."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise PayloadTooLarge("payload_too_large", f"The request body is larger than {max_bytes} bytes.")
+    body = await _read_body(request, max_bytes)
     if not body:  # as FastAPI answers a required body that was not sent
-        missing = [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        errors: list[dict[str, Any]] = [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+    else:
+        try:
+            parsed = model.model_validate_json(body)
+        except ValidationError as exc:
+            errors = _body_errors(exc)
+            if any(e["type"] == "json_invalid" for e in errors):
+                raise RequestValidationError(errors) from None
+        else:
+            return lambda: parsed
 
-        def absent() -> ModelT:
-            raise RequestValidationError(missing)
-        return absent
-    try:
-        parsed = model.model_validate_json(body)
-    except ValidationError as exc:
-        errors = [{**e, "loc": ("body", *e["loc"]) if e["type"] != "json_invalid" else ("body",)}
-                  for e in exc.errors()]
-        if any(e["type"] == "json_invalid" for e in errors):
-            raise RequestValidationError(errors) from None
-
-        def refuse() -> ModelT:
-            raise RequestValidationError(errors)
-        return refuse
-    return lambda: parsed
-
-
-_PATH_ID: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=2**63 - 1)])
+    def refuse() -> ModelT:
+        raise RequestValidationError(errors)
+    return refuse
 
 
 def path_id_errors(value: str, name: str) -> tuple[int, list[dict[str, Any]]]:
-    """An id from the path as FastAPI checks :data:`IdPath` (an integer, 1 to 2^63 - 1): the id, or 0 and the
-    errors, to be reported with the body's (FastAPI reports a route's own parameters and its body together)."""
+    """An id from the path as FastAPI checks :data:`IdPath` (an integer, 1 to :data:`MAX_ID`): the id, or 0 and
+    the errors, to be reported with the body's (FastAPI reports a route's own parameters and its body together)."""
     try:
         return _PATH_ID.validate_python(value), []
     except ValidationError as exc:
         return 0, [{**e, "loc": ("path", name)} for e in exc.errors()]
 
 
-async def validated(body: Callable[[], ModelT], errors: list[dict[str, Any]]) -> ModelT:
+def validated(body: Callable[[], ModelT], errors: list[dict[str, Any]]) -> ModelT:
     """The body from :func:`json_body_later`, or every error of the route's own parameters and of the body."""
     try:
         parsed = body()
@@ -223,6 +219,11 @@ def session_token(request: Request, authorization: str | None, kind: Kind) -> st
     return cookie
 
 
+def customer_claims_of(request: Request) -> Claims:
+    """For hot routes that read their own headers: the customer's claims, or 401 as :data:`CustomerClaims`."""
+    return _claims(request, request.headers.get("authorization"), "customer")
+
+
 def _claims(request: Request, authorization: str | None, kind: Kind) -> Claims:
     token = session_token(request, authorization, kind)
     if token is None:
@@ -260,5 +261,6 @@ IdempotencyKeyHeader = Annotated[str | None, Depends(idempotency_key)]
 MAX_ID = 2**63 - 1
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+_PATH_ID: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=MAX_ID)])
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]

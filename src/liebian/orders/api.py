@@ -5,8 +5,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from liebian.kit.auth import Claims
-from liebian.kit.errors import Unauthorized
 from liebian.kit.idempotency import validate_key
 from liebian.kit.web import (
     DbSession,
@@ -16,7 +14,7 @@ from liebian.kit.web import (
     Limit,
     Offset,
     checked_param,
-    claims_from_header,
+    customer_claims_of,
     database,
     hot_session,
     json_body_later,
@@ -62,15 +60,10 @@ async def place_order_hot(request: Request) -> Response:
     key = request.headers.get("idempotency-key")
     async with hot_session(request) as session:
         shop = await shops.shop_by_slug(session, slug)
-        claims = shop_customer(shop, claims_from_header(request, request.headers.get("authorization"), "customer")
-                               or _no_token())
+        claims = shop_customer(shop, customer_claims_of(request))
         key = None if key is None else validate_key(key)
         placed = await checkout.place_order(session, shop, claims.subject_id, body(), key)
     return JSONResponse(placed.body, status_code=placed.status_code)
-
-
-def _no_token() -> Claims:
-    raise Unauthorized("not_authenticated", "Send 'Authorization: Bearer <token>'.")
 
 
 @router.post("/orders/quote", response_model=QuoteOut)

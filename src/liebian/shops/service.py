@@ -35,10 +35,8 @@ def shop_customer(shop: ShopRef, claims: Claims) -> Claims:
     return claims
 
 
-def _settings(stored: dict[str, Any] | str) -> ShopSettings:
-    if isinstance(stored, str):  # a driver connection without SQLAlchemy's JSON codec
-        return ShopSettings.model_validate_json(stored)
-    return ShopSettings(**stored)
+def _settings(stored: dict[str, Any]) -> ShopSettings:
+    return ShopSettings(**stored)  # driver connections decode JSON as SQLAlchemy does (kit.db.DriverPool)
 
 
 def _ref(session: AsyncSession, row: Any) -> ShopRef:
