@@ -7,10 +7,12 @@ session directly. The hot routes (``POST orders``) run the whole order suite thr
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import select
@@ -150,6 +152,32 @@ async def test_a_refusal_rolls_back_runs_the_rollback_callbacks_and_keeps_the_co
             calls.append("committed")
         after_commit(session, done)
     assert calls == ["rolled back", "committed"]
+
+
+async def test_a_statement_whose_table_changed_is_refused_once_then_prepared_again(db: Database) -> None:
+    """Statements go to asyncpg's protocol directly once prepared; when the server says a prepared statement's
+    result changed (an ALTER TABLE elsewhere), the refusal is SQLAlchemy's and the cache is dropped, as asyncpg
+    does itself: the next transaction prepares the statement again and works."""
+    table = f"lb_ds_alter_{secrets.token_hex(4)}"
+    query = text(f"SELECT * FROM {table}")
+    async with db.unit_of_work() as setup:
+        await setup.execute(text(f"CREATE TABLE {table} (id int)"))
+        await setup.execute(text(f"INSERT INTO {table} VALUES (1)"))
+    try:
+        for _ in range(2):  # prepared, then served from the cache
+            async with db.driver_unit_of_work() as session:
+                assert (await session.execute(query)).all() == [(1,)]
+        async with db.unit_of_work() as change:
+            await change.execute(text(f"ALTER TABLE {table} ADD COLUMN note text DEFAULT 'x'"))
+        with pytest.raises(DBAPIError) as refused:
+            async with db.driver_unit_of_work() as session:
+                await session.execute(query)
+        assert isinstance(refused.value.orig, asyncpg.exceptions.InvalidCachedStatementError)
+        async with db.driver_unit_of_work() as session:
+            assert [tuple(r) for r in (await session.execute(query)).all()] == [(1, "x")]
+    finally:
+        async with db.unit_of_work() as cleanup:
+            await cleanup.execute(text(f"DROP TABLE {table}"))
 
 
 # --- the hot route answers in the declared route's order of checks ----------------------------------

@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 load generator: keep-alive connections on raw asyncio streams, requests prepared as bytes.
+"""A small HTTP/1.1 load generator: keep-alive connections as asyncio protocols, requests prepared as bytes.
 
 httpx spends most of a core on its own request and response objects (bench/README.md: 355 visits/s where wrk
 made 1,133 on the same server); here a request is one ``write`` of ready bytes and a response is a status line,
@@ -54,8 +54,13 @@ def _ms(sorted_seconds: list[float], pct: float) -> float | None:
     return round(sorted_seconds[k] * 1000, 3)
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
+def parse_response(buf: bytes | bytearray) -> tuple[int, bytes, int] | None:
+    """The first complete response in ``buf``: (status, body, bytes it took), or None until it is all there.
+    ``Content-Length`` and chunked bodies (our server sends the first; the second is handled for safety)."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = bytes(buf[:end])
     status = int(head[9:12])
     length = 0
     chunked = False
@@ -66,15 +71,22 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
             length = int(value)
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
+    at = end + 4
     if not chunked:
-        return status, await reader.readexactly(length) if length else b""
+        return (status, bytes(buf[at:at + length]), at + length) if len(buf) >= at + length else None
     body = bytearray()
     while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        chunk = await reader.readexactly(size + 2)
+        line_end = buf.find(b"\r\n", at)
+        if line_end < 0:
+            return None
+        size = int(bytes(buf[at:line_end]).split(b";")[0], 16)
+        chunk_end = line_end + 2 + size + 2
+        if len(buf) < chunk_end:
+            return None
         if size == 0:
-            return status, bytes(body)
-        body += chunk[:-2]
+            return status, bytes(body), chunk_end
+        body += buf[line_end + 2:chunk_end - 2]
+        at = chunk_end
 
 
 @dataclass
@@ -87,6 +99,68 @@ class _Tally:
     sent: int = 0
 
 
+class _Client(asyncio.Protocol):
+    """One keep-alive connection: the next request is written from ``data_received`` as soon as the last
+    answer is complete (no stream reader, no task switch per request)."""
+
+    def __init__(self, load: _Load, rng: random.Random) -> None:
+        self._load, self._rng = load, rng
+        self._buffer = bytearray()
+        self._sent_at = 0.0
+        self._transport: asyncio.Transport | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._send()
+
+    def _send(self) -> None:
+        load, transport = self._load, self._transport
+        assert transport is not None
+        now = time.perf_counter()
+        if now >= load.window_end or load.tally.sent >= load.max_requests:
+            transport.close()
+            return
+        load.tally.sent += 1
+        self._sent_at = now
+        transport.write(load.choose(self._rng))
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while (answer := parse_response(self._buffer)) is not None:
+            status, body, used = answer
+            del self._buffer[:used]
+            self._load.count(status, body, self._sent_at, time.perf_counter())
+            self._send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+@dataclass
+class _Load:
+    choose: Callable[[random.Random], bytes]
+    ok_status: frozenset[int]
+    max_requests: int
+    window_start: float
+    window_end: float
+    tally: _Tally = field(default_factory=_Tally)
+
+    def count(self, status: int, body: bytes, sent_at: float, answered_at: float) -> None:
+        tally, key = self.tally, str(status)
+        tally.total[key] += 1
+        if status not in self.ok_status and len(tally.samples) < 5:
+            tally.samples.append(f"{status}: {body[:300].decode(errors='replace')}")
+        if self.window_start <= answered_at <= self.window_end:
+            tally.in_window[key] += 1
+            if status in self.ok_status:
+                tally.latencies.append(answered_at - sent_at)
+
+    def more(self) -> bool:
+        return time.perf_counter() < self.window_end and self.tally.sent < self.max_requests
+
+
 async def run(port: int, pick: Callable[[random.Random], bytes] | Sequence[bytes], *, clients: int,
               warmup: float, seconds: float, ok_status: frozenset[int] = frozenset({200, 201}),
               max_requests: int = 2_000_000, seed: int = 0) -> LoadResult:
@@ -94,52 +168,33 @@ async def run(port: int, pick: Callable[[random.Random], bytes] | Sequence[bytes
 
     The clients connect one by one over the first half of the warm-up: connections opened all at once are all
     accepted by whichever API process wakes first, and stay there (keep-alive). Only answers with a status in
-    ``ok_status`` that complete inside the window count, with their latencies as the client sees them.
+    ``ok_status`` that complete inside the window count, with their latencies as the client sees them. A
+    connection the server closes (or that breaks) is counted as an error and opened again.
     """
     choose: Callable[[random.Random], bytes] = (
         (lambda rng: rng.choice(pick)) if isinstance(pick, Sequence) else pick)
     start, cpu_start = time.perf_counter(), time.process_time()
-    window_start, window_end = start + warmup, start + warmup + seconds
-    tally = _Tally()
+    load = _Load(choose, ok_status, max_requests, start + warmup, start + warmup + seconds)
+    loop = asyncio.get_running_loop()
 
     async def client(i: int) -> None:
         rng = random.Random(seed * 100_003 + i)
         await asyncio.sleep(i * warmup / 2 / max(1, clients))
-        writer: asyncio.StreamWriter | None = None
-        try:
-            reader, writer = await asyncio.open_connection(LOOPBACK, port)
-            while tally.sent < max_requests:
-                t0 = time.perf_counter()
-                if t0 >= window_end:
-                    return
-                tally.sent += 1
-                writer.write(choose(rng))
-                try:
-                    status, body = await _read_response(reader)
-                except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                    tally.errors[type(exc).__name__] += 1
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(LOOPBACK, port)
-                    continue
-                t1 = time.perf_counter()
-                key = str(status)
-                tally.total[key] += 1
-                if status not in ok_status and len(tally.samples) < 5:
-                    tally.samples.append(f"{status}: {body[:300].decode(errors='replace')}")
-                if window_start <= t1 <= window_end:
-                    tally.in_window[key] += 1
-                    if status in ok_status:
-                        tally.latencies.append(t1 - t0)
-        except OSError as exc:
-            tally.errors[type(exc).__name__] += 1
-        finally:
-            if writer is not None:
-                writer.close()
+        while load.more():
+            try:
+                _, protocol = await loop.create_connection(lambda: _Client(load, rng), LOOPBACK, port)
+            except OSError as exc:
+                load.tally.errors[type(exc).__name__] += 1
+                return
+            await protocol.closed
+            if load.more():  # closed by the server, or broken, before the end: an error, and a new connection
+                load.tally.errors["ConnectionClosed"] += 1
 
     await asyncio.gather(*(client(i) for i in range(clients)))
     ended = time.perf_counter()
-    measured = min(seconds, max(1e-9, ended - window_start))
+    measured = min(seconds, max(1e-9, ended - load.window_start))
     cpu_pct = round(100 * (time.process_time() - cpu_start) / max(1e-9, ended - start), 1)
+    tally = load.tally
     tally.latencies.sort()
     return LoadResult(clients=clients, seconds=round(measured, 3), ok=len(tally.latencies),
                       per_second=len(tally.latencies) / measured, p50_ms=_ms(tally.latencies, 50),

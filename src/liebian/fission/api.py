@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from liebian.catalog import service as catalog
@@ -18,6 +17,7 @@ from liebian.kit.auth import Claims
 from liebian.kit.clock import clock
 from liebian.kit.errors import Invalid
 from liebian.kit.web import (
+    CompactJSONResponse,
     DbSession,
     HotRoute,
     IdPath,
@@ -148,7 +148,7 @@ async def visit(request: Request) -> Response:
             result = await binding.record_visit(session, shop_id=ref.id, settings=ref.settings, code=code,
                                                 customer_id=None if claims is None else claims.subject_id,
                                                 device_id=device_id, scene=body.scene)
-    return JSONResponse({"visit_id": result.visit_id, "bound_promoter_id": result.bound_promoter_id,
+    return CompactJSONResponse({"visit_id": result.visit_id, "bound_promoter_id": result.bound_promoter_id,
                          "target_type": result.share.target_type, "target_id": result.share.target_id},
                         status_code=201)
 

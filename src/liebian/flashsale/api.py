@@ -27,6 +27,7 @@ from liebian.kit.clock import clock
 from liebian.kit.db import Database
 from liebian.kit.web import (
     MAX_ID,
+    CompactJSONResponse,
     DbSession,
     HotRoute,
     IdPath,
@@ -88,7 +89,7 @@ async def enter_hot(request: Request) -> Response:
         status, entry = await queue.enter(session, shop, customer.subject_id, campaign_id, validated(body, errors))
     if status == 202:
         queue.kick(request.app.state.db, campaign_id)
-    return JSONResponse(entry.model_dump(mode="json", exclude_none=True), status_code=status)
+    return CompactJSONResponse(entry.model_dump(mode="json", exclude_none=True), status_code=status)
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, response_model_exclude_none=True)

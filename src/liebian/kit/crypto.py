@@ -12,7 +12,6 @@ The process's vault is installed once (``liebian.wiring``: the API, the worker, 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import re
@@ -53,6 +52,7 @@ class Vault:
     def __init__(self, key_material: str) -> None:
         self._aead = AESGCM(_derive(key_material, b"pii/aes-256-gcm/v1"))
         self._pepper = _derive(key_material, b"pii/lookup/hmac-sha256/v1")
+        self._lookup_hmac = hmac.new(self._pepper, digestmod="sha256")
 
     def seal(self, plain: str, context: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -78,7 +78,9 @@ class Vault:
 
     def phone_hash(self, phone: str) -> bytes:
         """HMAC-SHA256 of the normalized number: equality search without reading any number."""
-        return hmac.new(self._pepper, normalize_phone(phone).encode(), hashlib.sha256).digest()
+        keyed = self._lookup_hmac.copy()  # the key schedule done once (``hmac.new`` redoes it per call)
+        keyed.update(normalize_phone(phone).encode())
+        return keyed.digest()
 
     def seal_contact(self, contact: dict[str, Any], context: str) -> dict[str, Any]:
         """A JSON contact (``{name, phone, ...}``) as it is stored: the phone sealed, hashed and masked; the

@@ -26,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from liebian.kit import jsonx
 from liebian.kit.driver_session import DriverSession, StatementObserver, announce, report
 
 NAMING = {
@@ -140,6 +141,7 @@ def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 40) -> Asy
         max_overflow=max_overflow,
         pool_timeout=30,
         connect_args={"server_settings": SERVER_SETTINGS},
+        json_deserializer=jsonx.loads,  # every json/jsonb value read, on the ORM's connections and the driver pool's
     )
 
 

@@ -12,7 +12,8 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 def order_number(now: datetime) -> str:
     """``YYMMDD`` in Shanghai time + 10 random digits: readable on the phone, unguessable in sequence."""
-    return now.astimezone(SHANGHAI).strftime("%y%m%d") + f"{secrets.randbelow(10**10):010d}"
+    day = now.astimezone(SHANGHAI)
+    return f"{day.year % 100:02d}{day.month:02d}{day.day:02d}{secrets.randbelow(10**10):010d}"
 
 
 def token(length: int = 16) -> str:

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from liebian.kit import audit
+from liebian.kit import audit, jsonx
 from liebian.kit.auth import Claims, Kind, TokenSigner
 from liebian.kit.clock import clock
 from liebian.kit.db import Database
@@ -116,6 +116,16 @@ class HotRoute:
             return None
         found = self.pattern.match(path)
         return None if found is None else found.groupdict()
+
+
+class CompactJSONResponse(Response):
+    """Starlette's ``JSONResponse`` rendered in C: the same bytes (compact, UTF-8) for a fraction of the CPU.
+    For the hot routes' answers."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return jsonx.dumps_bytes(content)
 
 
 # Hot paths declare no parameters to FastAPI (its parameter and body handling cost as much CPU as a share

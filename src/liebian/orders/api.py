@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from liebian.kit.idempotency import validate_key
 from liebian.kit.web import (
+    CompactJSONResponse,
     DbSession,
     HotRoute,
     IdempotencyKeyHeader,
@@ -63,7 +64,7 @@ async def place_order_hot(request: Request) -> Response:
         claims = shop_customer(shop, customer_claims_of(request))
         key = None if key is None else validate_key(key)
         placed = await checkout.place_order(session, shop, claims.subject_id, body(), key)
-    return JSONResponse(placed.body, status_code=placed.status_code)
+    return CompactJSONResponse(placed.body, status_code=placed.status_code)
 
 
 @router.post("/orders/quote", response_model=QuoteOut)

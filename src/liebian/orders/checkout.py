@@ -8,7 +8,6 @@ it by one guarded UPDATE once the order exists.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -20,7 +19,7 @@ from liebian.catalog import service as catalog
 from liebian.catalog.service import SkuForSale
 from liebian.customers import service as customers
 from liebian.events import OrderPaid, OrderPlaced
-from liebian.kit import idempotency
+from liebian.kit import idempotency, jsonx
 from liebian.kit.clock import clock
 from liebian.kit.db import last_in_transaction, run_last
 from liebian.kit.errors import Conflict, Invalid, NotFound, Problem
@@ -277,8 +276,8 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
         {"shop": shop.id, "no": order_no, "customer": customer_id, "method": body.payment_method,
          "total": goods_fen, "discount": discount_fen, "ship": ship_fen, "payable": payable_fen,
          # The phone sealed, hashed and masked (liebian.orders.contact): no number in clear at rest.
-         "address": json.dumps(contact.seal(shop.id, customer_id, fulfilment.address), ensure_ascii=False),
-         "promotion": json.dumps(promotion_record),
+         "address": jsonx.dumps(contact.seal(shop.id, customer_id, fulfilment.address)),
+         "promotion": jsonx.dumps(promotion_record),
          "share": body.share_code, "note": body.note,
          "otn": payments.out_trade_no_for(order_no) if payable_fen > 0 else None,
          "now": now, "deadline": deadline, "hold": quote.fulfilment_hold, "fulfilment": body.fulfilment,
@@ -292,7 +291,7 @@ async def _place(session: AsyncSession, shop: ShopRef, customer_id: int, body: P
              "total - discount FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(n int, sku bigint, "
              "product bigint, title text, specs jsonb, image text, unit bigint, qty int, total bigint, "
              "discount bigint)"),
-        {"shop": shop.id, "order": order_id, "rows": json.dumps([
+        {"shop": shop.id, "order": order_id, "rows": jsonx.dumps([
             {"n": i + 1, "sku": line.sku_id, "product": line.product_id, "title": sku.title, "specs": sku.specs,
              "image": sku.image, "unit": unit, "qty": line.quantity, "total": total, "discount": discount}
             for i, (line, sku, unit, total, discount) in enumerate(line_rows)])},

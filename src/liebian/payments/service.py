@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liebian.events import PaymentSucceeded, RefundSucceeded
-from liebian.kit import outbox
+from liebian.kit import jsonx, outbox
 from liebian.kit.checks import Violation
 from liebian.kit.clock import clock
 from liebian.kit.errors import BadRequest, Conflict, Invalid, NotFound, not_found
@@ -82,7 +82,7 @@ async def create_payment(
              ":provider, :amount, 'pending', :desc, :openid, CAST(:params AS jsonb), :now, :expires, :next)"),
         {"shop": shop_id, "order": order_id, "otn": intent.out_trade_no, "provider": provider.name,
          "amount": amount_fen, "desc": description[:127], "openid": payer_openid,
-         "params": json.dumps(intent.client_params), "now": now, "expires": expires_at, "next": next_check},
+         "params": jsonx.dumps(intent.client_params), "now": now, "expires": expires_at, "next": next_check},
     )
     return intent
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ShopSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)  # shared between requests (shops.service._settings)
 
     auto_cancel_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     auto_complete_days: int = Field(default=7, ge=1, le=60)

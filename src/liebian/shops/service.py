@@ -35,12 +35,26 @@ def shop_customer(shop: ShopRef, claims: Claims) -> Claims:
     return claims
 
 
-def _settings(stored: dict[str, Any]) -> ShopSettings:
-    return ShopSettings(**stored)  # driver connections decode JSON as SQLAlchemy does (kit.db.DriverPool)
+# The settings last validated per shop, with the stored document they came from: every order and visit reads
+# its shop, and validating the same document again cost more than the statement that read it. The model is
+# frozen, so one instance can be shared; a changed document is validated afresh.
+_VALIDATED: dict[int, tuple[dict[str, Any], ShopSettings]] = {}
+_VALIDATED_MAX = 4096
+
+
+def _settings(shop_id: int, stored: dict[str, Any]) -> ShopSettings:
+    known = _VALIDATED.get(shop_id)
+    if known is not None and known[0] == stored:
+        return known[1]
+    settings = ShopSettings(**stored)  # driver connections decode JSON as SQLAlchemy does (kit.db.DriverPool)
+    if len(_VALIDATED) >= _VALIDATED_MAX:
+        _VALIDATED.clear()
+    _VALIDATED[shop_id] = (dict(stored), settings)
+    return settings
 
 
 def _ref(session: AsyncSession, row: Any) -> ShopRef:
-    ref = ShopRef(id=row.id, slug=row.slug, name=row.name, settings=_settings(row.settings))
+    ref = ShopRef(id=row.id, slug=row.slug, name=row.name, settings=_settings(row.id, row.settings))
     # Remembered for the rest of this transaction, so reactions to the request's events (attribution,
     # promotions) read the shop without another statement.
     session.info.setdefault("shops", {})[ref.id] = ref
@@ -66,7 +80,7 @@ async def shop_by_slug_on(conn: DriverConnection, slug: str) -> ShopRef:
     row = await conn.fetchrow(_SHOP_BY_SLUG, slug)
     if row is None:
         raise _shop_not_found(slug)
-    return ShopRef(id=row["id"], slug=row["slug"], name=row["name"], settings=_settings(row["settings"]))
+    return ShopRef(id=row["id"], slug=row["slug"], name=row["name"], settings=_settings(row["id"], row["settings"]))
 
 
 async def shop_by_id(session: AsyncSession, shop_id: int) -> ShopRef:
