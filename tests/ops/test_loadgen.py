@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -30,8 +31,9 @@ def test_chunked_bodies_are_put_together() -> None:
     assert loadgen.parse_response(chunked[:-2]) is None
 
 
-async def _serve(close_after: int) -> tuple[asyncio.AbstractServer, int, list[int]]:
-    """Answers 201 to every request; closes each connection after ``close_after`` answers."""
+async def _load(close_after: int, request: bytes, **run: Any) -> tuple[loadgen.LoadResult, int]:
+    """The load generator against a server that answers 201 to every request and closes each connection after
+    ``close_after`` answers: its result, and how many connections it opened."""
     opened: list[int] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -49,41 +51,32 @@ async def _serve(close_after: int) -> tuple[asyncio.AbstractServer, int, list[in
             writer.close()
 
     server = await asyncio.start_server(handle, loadgen.LOOPBACK, 0)
-    return server, server.sockets[0].getsockname()[1], opened
+    try:
+        result = await loadgen.run(server.sockets[0].getsockname()[1], [request], **run)
+    finally:
+        server.close()
+        await server.wait_closed()
+    return result, len(opened)
+
+
+POST = loadgen.request_bytes("POST", "/x", body=b"{}")
 
 
 async def test_the_count_bounds_the_run_and_every_request_is_answered() -> None:
-    server, port, opened = await _serve(close_after=10**9)
-    try:
-        result = await loadgen.run(port, [loadgen.request_bytes("POST", "/x", body=b"{}")], clients=3, warmup=5,
-                                   seconds=5, max_requests=60)
-    finally:
-        server.close()
-        await server.wait_closed()
-    assert result.total == {"201": 60} and result.errors == {} and 1 <= len(opened) <= 3
+    result, opened = await _load(10**9, POST, clients=3, warmup=5, seconds=5, max_requests=60)
+    assert result.total == {"201": 60} and result.errors == {} and 1 <= opened <= 3
 
 
 async def test_only_answers_inside_the_window_count() -> None:
-    server, port, _ = await _serve(close_after=10**9)
-    try:
-        result = await loadgen.run(port, [loadgen.request_bytes("GET", "/x")], clients=2, warmup=0.3, seconds=0.5)
-    finally:
-        server.close()
-        await server.wait_closed()
+    result, _ = await _load(10**9, loadgen.request_bytes("GET", "/x"), clients=2, warmup=0.3, seconds=0.5)
     assert 0 < result.ok == result.statuses["201"] < result.total["201"]  # the warm-up's answers are not counted
     assert result.per_second == pytest.approx(result.ok / result.seconds) and result.p50_ms is not None
 
 
 async def test_a_connection_the_server_closes_is_an_error_and_is_opened_again() -> None:
-    server, port, opened = await _serve(close_after=5)
-    try:
-        result = await loadgen.run(port, [loadgen.request_bytes("POST", "/x", body=b"{}")], clients=3, warmup=5,
-                                   seconds=5, max_requests=60)
-    finally:
-        server.close()
-        await server.wait_closed()
+    result, opened = await _load(5, POST, clients=3, warmup=5, seconds=5, max_requests=60)
     # A close loses the request sent after the fifth answer, and is an error if there was more to send then;
     # the clients go on over new connections until 60 were sent.
     answered, closed = result.total["201"], result.errors["ConnectionClosed"]
-    assert len(opened) > 3 and closed >= 1
+    assert opened > 3 and closed >= 1
     assert answered + closed <= 60 <= answered + closed + 3
