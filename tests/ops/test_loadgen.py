@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -80,3 +81,26 @@ async def test_a_connection_the_server_closes_is_an_error_and_is_opened_again() 
     answered, closed = result.total["201"], result.errors["ConnectionClosed"]
     assert opened > 3 and closed >= 1
     assert answered + closed <= 60 <= answered + closed + 3
+
+
+
+async def test_a_server_that_stops_answering_leaves_no_connection_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loadgen, "GRACE_SECONDS", 0.5)
+    accepted: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append((reader, writer))  # reads nothing, answers nothing
+
+    server = await asyncio.start_server(silent, loadgen.LOOPBACK, 0)
+    try:
+        result = await loadgen.run(server.sockets[0].getsockname()[1], [POST], clients=2, warmup=0.1, seconds=0.2)
+        assert result.errors == {"NoAnswerAfterWindow": 2} and result.total == {}
+        for reader, _ in accepted:  # the load generator dropped both connections: the server sees their end
+            with contextlib.suppress(ConnectionResetError):
+                await asyncio.wait_for(reader.read(), 2)
+        assert len(accepted) == 2
+    finally:
+        for _, writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
+GRACE_SECONDS = 30.0  # after the window, how long answers still in flight are waited for
 
 
 def request_bytes(method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
@@ -112,7 +113,12 @@ class _Client(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
+        self._load.open.add(self)
         self._send()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
 
     def _send(self) -> None:
         load, transport = self._load, self._transport
@@ -134,6 +140,7 @@ class _Client(asyncio.Protocol):
             self._send()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._load.open.discard(self)
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -146,6 +153,7 @@ class _Load:
     window_start: float
     window_end: float
     tally: _Tally = field(default_factory=_Tally)
+    open: set[_Client] = field(default_factory=set)
 
     def count(self, status: int, body: bytes, sent_at: float, answered_at: float) -> None:
         tally, key = self.tally, str(status)
@@ -190,7 +198,12 @@ async def run(port: int, pick: Callable[[random.Random], bytes] | Sequence[bytes
             if load.more():  # closed by the server, or broken, before the end: an error, and a new connection
                 load.tally.errors["ConnectionClosed"] += 1
 
-    await asyncio.gather(*(client(i) for i in range(clients)))
+    try:
+        await asyncio.wait_for(asyncio.gather(*(client(i) for i in range(clients))), warmup + seconds + GRACE_SECONDS)
+    except TimeoutError:  # a server that stopped answering: its connections are dropped, nothing is left open
+        load.tally.errors["NoAnswerAfterWindow"] += len(load.open)
+        for hung in list(load.open):
+            hung.abort()
     ended = time.perf_counter()
     measured = min(seconds, max(1e-9, ended - load.window_start))
     cpu_pct = round(100 * (time.process_time() - cpu_start) / max(1e-9, ended - start), 1)

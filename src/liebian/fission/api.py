@@ -149,8 +149,8 @@ async def visit(request: Request) -> Response:
                                                 customer_id=None if claims is None else claims.subject_id,
                                                 device_id=device_id, scene=body.scene)
     return CompactJSONResponse({"visit_id": result.visit_id, "bound_promoter_id": result.bound_promoter_id,
-                         "target_type": result.share.target_type, "target_id": result.share.target_id},
-                        status_code=201)
+                                "target_type": result.share.target_type, "target_id": result.share.target_id},
+                               status_code=201)
 
 
 async def _refuse_visit(request: Request, slug: str, over: list[ratelimit.Verdict], claims: Claims | None,
