@@ -53,8 +53,12 @@ def _settings(shop_id: int, stored: dict[str, Any]) -> ShopSettings:
     return settings
 
 
+def _shop_ref(shop_id: int, slug: str, name: str, stored_settings: dict[str, Any]) -> ShopRef:
+    return ShopRef(id=shop_id, slug=slug, name=name, settings=_settings(shop_id, stored_settings))
+
+
 def _ref(session: AsyncSession, row: Any) -> ShopRef:
-    ref = ShopRef(id=row.id, slug=row.slug, name=row.name, settings=_settings(row.id, row.settings))
+    ref = _shop_ref(row.id, row.slug, row.name, row.settings)
     # Remembered for the rest of this transaction, so reactions to the request's events (attribution,
     # promotions) read the shop without another statement.
     session.info.setdefault("shops", {})[ref.id] = ref
@@ -80,7 +84,7 @@ async def shop_by_slug_on(conn: DriverConnection, slug: str) -> ShopRef:
     row = await conn.fetchrow(_SHOP_BY_SLUG, slug)
     if row is None:
         raise _shop_not_found(slug)
-    return ShopRef(id=row["id"], slug=row["slug"], name=row["name"], settings=_settings(row["id"], row["settings"]))
+    return _shop_ref(row["id"], row["slug"], row["name"], row["settings"])
 
 
 async def shop_by_id(session: AsyncSession, shop_id: int) -> ShopRef:
